@@ -1,0 +1,73 @@
+from django.contrib import admin
+
+from .models import ApiToken, Invitation, Membership, Product, ProductImage, Team
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at", "api_rate_limit"]
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role", "created_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["user__username", "user__email", "team__name"]
+    autocomplete_fields = ["user", "team"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["team", "role", "email", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["email", "team__name"]
+    readonly_fields = ["token", "accepted_by", "accepted_at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "team", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["team"]
+    search_fields = ["name", "prefix", "team__name"]
+    readonly_fields = ["prefix", "hashed", "last_used_at"]
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    fields = ["original_filename", "width", "height", "format", "bytes", "position"]
+    readonly_fields = ["original_filename", "width", "height", "format", "bytes"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["title", "sku", "category", "team", "created_at"]
+    list_filter = ["category", "team"]
+    search_fields = ["title", "sku", "str_attr", "str_attr2"]
+    inlines = [ProductImageInline]
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_filename",
+        "team",
+        "product",
+        "width",
+        "height",
+        "format",
+        "bytes",
+        "created_at",
+    ]
+    list_filter = ["format", "team"]
+    search_fields = ["original_filename", "sha256", "product__title"]
+    readonly_fields = ["sha256", "facts", "facts_at"]
+    raw_id_fields = ["product"]

@@ -1,0 +1,403 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from processing.engines.imageio import DecodedImage, decode_image
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class Category(models.IntegerChoices):
+    """The 11 product categories of the Aidge scene API (seeds/aidge-scene-query.txt)."""
+
+    GENERAL = 1, "General Purpose"
+    ELECTRONICS = 2, "Consumer Electronics"
+    HOME_GARDEN = 3, "Home & Garden"
+    AUTOMOBILES = 4, "Automobiles, Parts & Accessories"
+    COMPUTER_OFFICE = 5, "Computer & Office"
+    SPORTS = 6, "Sports & Entertainment"
+    CLOTHING = 7, "Clothing"
+    BEAUTY_HEALTH = 8, "Beauty & Health"
+    TOOLS = 9, "Tools"
+    TOYS = 10, "Toys & Hobbies"
+    PHONES = 11, "Phones & Telecommunications"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Queries per second allowed on the HTTP API; 0 means the site-wide default.
+    api_rate_limit = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_with_owner(cls, name: str, owner: AbstractBaseUser) -> Team:
+        with transaction.atomic():
+            team = cls.objects.create(name=name, slug=cls._unique_slug(name))
+            Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+        return team
+
+    @classmethod
+    def _unique_slug(cls, name: str) -> str:
+        base = slugify(name)[:100] or "team"
+        return f"{base}-{secrets.token_hex(3)}"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_user(self, user: AbstractBaseUser) -> MembershipQuerySet:
+        return self.filter(user=user).select_related("team")
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__name"]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in (Role.OWNER, Role.EDITOR)
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role == Role.OWNER
+
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def usable(self) -> InvitationQuerySet:
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    email = models.EmailField(
+        blank=True, help_text="Who the link is meant for; anyone with the link can use it."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.team} as {self.role}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.token:
+            self.token = secrets.token_urlsafe(32)
+        if not self.expires_at:
+            self.expires_at = timezone.now() + INVITATION_LIFETIME
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:invitation_accept", args=[self.token])
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+    def accept(self, user: AbstractBaseUser) -> Membership | None:
+        """Join the team; returns None when the link was used, revoked or expired meanwhile."""
+        with transaction.atomic():
+            claimed = (
+                Invitation.objects.usable()
+                .filter(pk=self.pk)
+                .update(accepted_at=timezone.now(), accepted_by=user)
+            )
+            if not claimed:
+                return None
+            membership, created = Membership.objects.get_or_create(
+                team=self.team, user=user, defaults={"role": self.role}
+            )
+        return membership
+
+    def revoke(self) -> bool:
+        return bool(Invitation.objects.usable().filter(pk=self.pk).update(revoked_at=timezone.now()))
+
+
+API_TOKEN_PREFIX_LENGTH = 8
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def create_token(
+        self, team: Team, name: str, created_by: AbstractBaseUser | None
+    ) -> tuple[ApiToken, str]:
+        """Returns the token row and the raw secret, which is shown once and never stored."""
+        raw = "vt_" + secrets.token_urlsafe(32)
+        token = self.create(
+            team=team,
+            name=name,
+            prefix=raw[:API_TOKEN_PREFIX_LENGTH],
+            hashed=_hash_token(raw),
+            created_by=created_by,
+        )
+        return token, raw
+
+    def authenticate(self, raw: str) -> ApiToken | None:
+        if not raw:
+            return None
+        token = self.active().select_related("team").filter(hashed=_hash_token(raw.strip())).first()
+        if token is not None:
+            self.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token
+
+
+class ApiToken(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=API_TOKEN_PREFIX_LENGTH, db_index=True)
+    hashed = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def revoke(self) -> bool:
+        return bool(ApiToken.objects.active().filter(pk=self.pk).update(revoked_at=timezone.now()))
+
+
+class ProductQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> ProductQuerySet:
+        return self.filter(team=team)
+
+    def search(self, text: str) -> ProductQuerySet:
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(Q(title__icontains=text) | Q(sku__icontains=text))
+
+
+class Product(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="products")
+    title = models.CharField(max_length=300, help_text="Chinese or English, as listed on the marketplace.")
+    category = models.PositiveSmallIntegerField(choices=Category.choices, default=Category.GENERAL)
+    sku = models.CharField("SKU", max_length=64, blank=True)
+    # The four filterable attributes and the free text of the image-search API (ProductId's extras).
+    int_attr = models.IntegerField(null=True, blank=True)
+    int_attr2 = models.IntegerField(null=True, blank=True)
+    str_attr = models.CharField(max_length=128, blank=True)
+    str_attr2 = models.CharField(max_length=128, blank=True)
+    custom_content = models.CharField(max_length=4096, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "category"]), models.Index(fields=["team", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "sku"], condition=~Q(sku=""), name="unique_sku_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product_detail", args=[self.pk])
+
+    @property
+    def cover_image(self) -> ProductImage | None:
+        images = getattr(self, "prefetched_images", None)
+        if images is not None:
+            return images[0] if images else None
+        return self.images.order_by("position", "pk").first()
+
+
+def _image_upload_to(instance: ProductImage, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1]
+    return f"teams/{instance.team_id}/images/{instance.sha256[:2]}/{instance.sha256}.{extension}"
+
+
+def _thumbnail_upload_to(instance: ProductImage, filename: str) -> str:
+    return f"teams/{instance.team_id}/thumbnails/{instance.sha256[:2]}/{filename}"
+
+
+class ProductImageQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> ProductImageQuerySet:
+        return self.filter(team=team)
+
+    def ingest(
+        self,
+        *,
+        team: Team,
+        data: bytes,
+        original_filename: str,
+        uploaded_by: AbstractBaseUser | None,
+        product: Product | None = None,
+    ) -> tuple[ProductImage, bool]:
+        """Validate and store an upload. Returns (image, created); the same bytes are never stored twice.
+
+        Raises ImageDecodeError before anything is written, so a bad file leaves nothing behind.
+        """
+        decoded = decode_image(
+            data,
+            min_side=settings.MIN_IMAGE_SIDE,
+            max_side=settings.MAX_IMAGE_SIDE,
+            max_pixels=settings.MAX_IMAGE_PIXELS,
+        )
+        digest = hashlib.sha256(data).hexdigest()
+        existing = self.filter(team=team, sha256=digest).first()
+        if existing is not None:
+            return existing, False
+        image = self.model(
+            team=team,
+            product=product,
+            sha256=digest,
+            original_filename=original_filename[:255],
+            uploaded_by=uploaded_by,
+        )
+        image.set_decoded_facts(decoded, byte_count=len(data))
+        image.file.save(f"upload.{decoded.extension}", ContentFile(data), save=False)
+        try:
+            with transaction.atomic():
+                image.save()
+        except IntegrityError:
+            # A concurrent upload of the same bytes won the race: keep theirs, drop our file.
+            image.file.delete(save=False)
+            return self.get(team=team, sha256=digest), False
+        except BaseException:
+            image.file.delete(save=False)
+            raise
+        return image, True
+
+
+class ProductImage(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="images")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="images"
+    )
+    position = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=_image_upload_to, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)
+    content_type = models.CharField(max_length=40)
+    bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_filename = models.CharField(max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    thumbnail = models.FileField(upload_to=_thumbnail_upload_to, blank=True, max_length=255)
+    facts = models.JSONField(default=dict, blank=True)
+    facts_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProductImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["team", "sha256"], name="unique_image_bytes_per_team")]
+        indexes = [models.Index(fields=["team", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_filename or f"image {self.pk}"
+
+    def set_decoded_facts(self, decoded: DecodedImage, *, byte_count: int) -> None:
+        self.width = decoded.width
+        self.height = decoded.height
+        self.format = decoded.format
+        self.content_type = decoded.content_type
+        self.bytes = byte_count
+
+    def read_bytes(self) -> bytes:
+        with self.file.storage.open(self.file.name, "rb") as handle:
+            return handle.read()
+
+    def store_thumbnail(self, thumbnail: bytes, facts: dict) -> None:
+        old_name = self.thumbnail.name
+        self.thumbnail.save(f"{self.sha256}-{secrets.token_hex(4)}.webp", ContentFile(thumbnail), save=False)
+        self.facts = facts
+        self.facts_at = timezone.now()
+        try:
+            updated = ProductImage.objects.filter(pk=self.pk).update(
+                thumbnail=self.thumbnail.name, facts=facts, facts_at=self.facts_at
+            )
+        except BaseException:
+            self.thumbnail.storage.delete(self.thumbnail.name)
+            raise
+        if not updated:
+            # The image was deleted while we worked on it.
+            self.thumbnail.storage.delete(self.thumbnail.name)
+            return
+        if old_name and old_name != self.thumbnail.name:
+            self.thumbnail.storage.delete(old_name)
+
+    def get_file_url(self) -> str:
+        return reverse("catalog:image_file", args=[self.pk])
+
+    def get_thumbnail_url(self) -> str:
+        return reverse("catalog:image_thumbnail", args=[self.pk])
+
+    @property
+    def dominant_colours(self) -> list[dict]:
+        return self.facts.get("dominant_colours", [])

@@ -1,0 +1,21 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from processing.models import Job
+
+
+class Command(BaseCommand):
+    help = "Requeue jobs whose worker died (lease expired), failing them after the last attempt."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
+
+    def handle(self, *args, loop: int = 0, **options) -> None:
+        while True:
+            recovered = Job.objects.recover_stale()
+            if recovered or not loop:
+                self.stdout.write(f"{recovered} stale job(s) recovered")
+            if not loop:
+                return
+            time.sleep(loop)

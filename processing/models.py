@@ -1,0 +1,402 @@
+"""Background jobs: a Job holds one JobItem per input image and a Result per finished item.
+
+Every state change is a conditional UPDATE whose row count says whether this process won it, so
+two workers, a cancel and the stale-lease recovery can race without double work. A running job
+renews its lease after every item; when a worker dies, the lease lapses and `recover_stale`
+hands the job to another worker, up to JOB_MAX_ATTEMPTS, then fails it with a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import models, transaction
+from django.db.models import Avg, Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import ProductImage, Team
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .kinds import ItemOutcome
+
+logger = logging.getLogger(__name__)
+
+
+class Status(models.TextChoices):
+    WAITING = "WAITING", "Waiting"
+    RUNNING = "RUNNING", "Running"
+    SUCCESS = "SUCCESS", "Success"
+    FAILED = "FAILED", "Failed"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+FINISHED_STATUSES = (Status.SUCCESS, Status.FAILED, Status.CANCELLED)
+
+
+class JobKind(models.TextChoices):
+    IMAGE_FACTS = "image_facts", "Thumbnails and image facts"
+
+
+def _new_result_key() -> str:
+    return secrets.token_hex(16)
+
+
+class JobQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> JobQuerySet:
+        return self.filter(team=team)
+
+    def with_progress(self) -> JobQuerySet:
+        return self.annotate(
+            total_items=Count("items"),
+            done_items=Count("items", filter=Q(items__status__in=FINISHED_STATUSES)),
+            failed_items=Count("items", filter=Q(items__status=Status.FAILED)),
+        )
+
+    def create_for_images(
+        self,
+        *,
+        team: Team,
+        kind: str,
+        images: list[ProductImage],
+        created_by: AbstractBaseUser | None,
+        params: dict | None = None,
+    ) -> Job:
+        """Create the job and its items, and enqueue it once the transaction commits."""
+        with transaction.atomic():
+            job = self.create(team=team, kind=kind, params=params or {}, created_by=created_by)
+            JobItem.objects.bulk_create(
+                JobItem(job=job, position=index, image=image, source_name=image.original_filename)
+                for index, image in enumerate(images)
+            )
+            job.enqueue()
+        return job
+
+    def recover_stale(self, now=None) -> int:
+        """Requeue running jobs whose worker stopped renewing the lease; fail them after the last attempt."""
+        now = now or timezone.now()
+        recovered = 0
+        stale = self.filter(status=Status.RUNNING, lease_expires_at__lt=now)
+        for job in stale.only("pk", "attempts"):
+            if job.attempts < settings.JOB_MAX_ATTEMPTS:
+                recovered += job.requeue_after_lost_worker(now)
+            else:
+                recovered += job.fail_after_lost_worker(now)
+        return recovered
+
+
+class Job(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=32, choices=JobKind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    result_key = models.CharField(max_length=64, unique=True, default=_new_result_key, editable=False)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every visible change, so pollers can tell "nothing new" cheaply.
+    version = models.PositiveIntegerField(default=0)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("processing:job_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status in (Status.WAITING, Status.RUNNING)
+
+    def _lease_deadline(self, now=None):
+        return (now or timezone.now()) + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+
+    # --- state changes -------------------------------------------------------------------------
+    def enqueue(self) -> None:
+        from .tasks import run_job_task
+
+        job_id = str(self.pk)
+        transaction.on_commit(lambda: run_job_task.enqueue(job_id))
+
+    def claim(self) -> bool:
+        """Move WAITING → RUNNING for this worker; False if someone else has it or it was cancelled."""
+        now = timezone.now()
+        claimed = Job.objects.filter(pk=self.pk, status=Status.WAITING).update(
+            status=Status.RUNNING,
+            started_at=now,
+            lease_expires_at=self._lease_deadline(now),
+            attempts=F("attempts") + 1,
+            version=F("version") + 1,
+        )
+        if claimed:
+            self.refresh_from_db()
+        return bool(claimed)
+
+    def renew_lease(self) -> bool:
+        """The worker's heartbeat; False means the job was cancelled or taken away: stop working."""
+        return bool(
+            Job.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+                lease_expires_at=self._lease_deadline(), version=F("version") + 1
+            )
+        )
+
+    def finish(self) -> bool:
+        counts = self.items.aggregate(
+            succeeded=Count("pk", filter=Q(status=Status.SUCCESS)),
+            failed=Count("pk", filter=Q(status=Status.FAILED)),
+            total=Count("pk"),
+        )
+        everything_failed = counts["total"] > 0 and counts["succeeded"] == 0
+        fields = {"finished_at": timezone.now(), "lease_expires_at": None, "version": F("version") + 1}
+        if everything_failed:
+            fields.update(
+                status=Status.FAILED,
+                error_code="all_items_failed",
+                error_message=f"All {counts['total']} items failed; see each item for the reason.",
+            )
+        else:
+            fields["status"] = Status.SUCCESS
+        finished = Job.objects.filter(pk=self.pk, status=Status.RUNNING).update(**fields)
+        self.refresh_from_db()
+        return bool(finished)
+
+    def cancel(self) -> bool:
+        now = timezone.now()
+        with transaction.atomic():
+            cancelled = Job.objects.filter(pk=self.pk, status__in=(Status.WAITING, Status.RUNNING)).update(
+                status=Status.CANCELLED,
+                finished_at=now,
+                lease_expires_at=None,
+                error_code="cancelled",
+                error_message="Cancelled by a user.",
+                version=F("version") + 1,
+            )
+            if cancelled:
+                self.items.filter(status=Status.WAITING).update(
+                    status=Status.CANCELLED, finished_at=now, error_message="The job was cancelled."
+                )
+        self.refresh_from_db()
+        return bool(cancelled)
+
+    def requeue_after_lost_worker(self, now) -> int:
+        with transaction.atomic():
+            requeued = Job.objects.filter(pk=self.pk, status=Status.RUNNING, lease_expires_at__lt=now).update(
+                status=Status.WAITING, lease_expires_at=None, version=F("version") + 1
+            )
+            if requeued:
+                # The item the dead worker held never committed a result; run it again.
+                self.items.filter(status=Status.RUNNING).update(status=Status.WAITING, started_at=None)
+                logger.warning("job %s: worker lost, retrying (attempt %s done)", self.pk, self.attempts)
+                self.enqueue()
+        return requeued
+
+    def fail_after_lost_worker(self, now) -> int:
+        message = (
+            f"The worker stopped responding {self.attempts} times; giving up. "
+            "Check the worker's logs (memory or time limits) and start the job again."
+        )
+        with transaction.atomic():
+            failed = Job.objects.filter(pk=self.pk, status=Status.RUNNING, lease_expires_at__lt=now).update(
+                status=Status.FAILED,
+                finished_at=now,
+                lease_expires_at=None,
+                error_code="worker_lost",
+                error_message=message,
+                version=F("version") + 1,
+            )
+            if failed:
+                self.items.filter(status__in=(Status.WAITING, Status.RUNNING)).update(
+                    status=Status.FAILED, finished_at=now, error_code="worker_lost", error_message=message
+                )
+                logger.error("job %s: %s", self.pk, message)
+        return failed
+
+    # --- running -------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Process the waiting items one by one; called by the worker after `claim`."""
+        from .kinds import ItemError, get_handler
+
+        handler = get_handler(self.kind)
+        while True:
+            item = self.items.filter(status=Status.WAITING).order_by("position", "pk").first()
+            if item is None:
+                break
+            if not item.claim():
+                continue
+            try:
+                outcome = handler(item)
+            except ItemError as error:
+                item.fail(error.code, error.message)
+            except Exception as error:  # one bad item must not sink the batch
+                logger.exception("job %s item %s failed", self.pk, item.pk)
+                item.fail("internal_error", f"Unexpected error: {error.__class__.__name__}")
+            else:
+                item.succeed(outcome)
+            if not self.renew_lease():
+                return
+        self.finish()
+
+    # --- progress ------------------------------------------------------------------------------
+    def progress(self) -> dict:
+        counts = self.items.aggregate(
+            total=Count("pk"),
+            done=Count("pk", filter=Q(status__in=FINISHED_STATUSES)),
+            failed=Count("pk", filter=Q(status=Status.FAILED)),
+            average_ms=Avg("duration_ms", filter=Q(status=Status.SUCCESS)),
+        )
+        total, done = counts["total"], counts["done"]
+        remaining = total - done
+        eta_seconds = None
+        if not self.is_finished and counts["average_ms"] and remaining:
+            eta_seconds = round(counts["average_ms"] * remaining / 1000)
+        return {
+            "total": total,
+            "done": done,
+            "failed": counts["failed"],
+            "percent": round(100 * done / total) if total else (100 if self.is_finished else 0),
+            "eta_seconds": eta_seconds,
+        }
+
+
+class JobItem(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField(default=0)
+    image = models.ForeignKey(
+        ProductImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["job", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.job} item {self.position + 1}"
+
+    def claim(self) -> bool:
+        claimed = JobItem.objects.filter(pk=self.pk, status=Status.WAITING).update(
+            status=Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+        )
+        if claimed:
+            self.refresh_from_db()
+        return bool(claimed)
+
+    def _elapsed_ms(self, now) -> int | None:
+        return int((now - self.started_at).total_seconds() * 1000) if self.started_at else None
+
+    def succeed(self, outcome: ItemOutcome | None) -> bool:
+        """Store the result file, then record it and mark the item done in one transaction.
+
+        If the transaction fails, or the job was taken away meanwhile, the file is deleted again:
+        no row ever points at a missing file and no file is left without its row.
+        """
+        now = timezone.now()
+        stored_name = self._store_result_file(outcome)
+        try:
+            with transaction.atomic():
+                done = JobItem.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+                    status=Status.SUCCESS, finished_at=now, duration_ms=self._elapsed_ms(now)
+                )
+                if done and outcome is not None:
+                    Result.objects.create(
+                        team_id=self.job.team_id,
+                        job_id=self.job_id,
+                        item=self,
+                        file=stored_name,
+                        content_type=outcome.content_type,
+                        width=outcome.width,
+                        height=outcome.height,
+                        score=outcome.score,
+                        metadata=outcome.metadata,
+                    )
+        except BaseException:
+            if stored_name:
+                default_storage.delete(stored_name)
+            raise
+        if not done and stored_name:
+            default_storage.delete(stored_name)
+        return bool(done)
+
+    def _store_result_file(self, outcome: ItemOutcome | None) -> str:
+        if outcome is None or outcome.file_bytes is None:
+            return ""
+        name = (
+            f"teams/{self.job.team_id}/results/{self.job_id}/"
+            f"{self.position:05d}-{secrets.token_hex(6)}.{outcome.extension}"
+        )
+        return default_storage.save(name, ContentFile(outcome.file_bytes))
+
+    def fail(self, code: str, message: str) -> bool:
+        now = timezone.now()
+        return bool(
+            JobItem.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+                status=Status.FAILED,
+                finished_at=now,
+                duration_ms=self._elapsed_ms(now),
+                error_code=code[:64],
+                error_message=message,
+            )
+        )
+
+
+class ResultQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> ResultQuerySet:
+        return self.filter(team=team)
+
+
+class Result(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="results")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results")
+    item = models.OneToOneField(JobItem, on_delete=models.CASCADE, related_name="result")
+    file = models.FileField(blank=True, max_length=255)
+    content_type = models.CharField(max_length=40, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["item__position", "pk"]
+
+    def __str__(self) -> str:
+        return f"Result of {self.item}"
+
+    def get_file_url(self) -> str:
+        return reverse("processing:result_file", args=[self.pk])

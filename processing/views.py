@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog.access import member_required, require_editor
+from catalog.views import serve_stored_file
+
+from .models import Job, JobKind, Result, Status
+
+ITEMS_SHOWN = 200
+
+
+def _get_job_for_user(request: HttpRequest, pk: int) -> Job:
+    return get_object_or_404(Job.objects.for_team(request.membership.team), pk=pk)
+
+
+def _get_result_for_user(request: HttpRequest, pk: int) -> Result:
+    return get_object_or_404(Result.objects.for_team(request.membership.team).select_related("item"), pk=pk)
+
+
+@member_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = (
+        Job.objects.for_team(request.membership.team)
+        .with_progress()
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    if status in Status.values:
+        jobs = jobs.filter(status=status)
+    if kind in JobKind.values:
+        jobs = jobs.filter(kind=kind)
+    page = Paginator(jobs, 30).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": status,
+        "kind": kind,
+        "statuses": Status.choices,
+        "kinds": JobKind.choices,
+        "query": urlencode({key: value for key, value in (("status", status), ("kind", kind)) if value}),
+    }
+    return render(request, "processing/job_list.html", context)
+
+
+@member_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job_for_user(request, pk)
+    if job.status == Status.RUNNING and job.lease_expires_at and job.lease_expires_at < timezone.now():
+        # Whoever looks at a job whose worker died sets its recovery going.
+        Job.objects.filter(pk=job.pk).recover_stale()
+        job.refresh_from_db()
+    items = job.items.select_related("image", "result").order_by("position", "pk")[:ITEMS_SHOWN]
+    context = {
+        "job": job,
+        "items": items,
+        "progress": job.progress(),
+        "items_shown": ITEMS_SHOWN,
+        "compact": request.GET.get("compact") == "1",
+    }
+    template = "processing/job_detail.html#job-status" if request.htmx else "processing/job_detail.html"
+    return render(request, template, context)
+
+
+@require_POST
+@member_required
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    require_editor(request)
+    job = _get_job_for_user(request, pk)
+    if job.cancel():
+        messages.info(request, "The job was cancelled.")
+    else:
+        messages.error(
+            request, f"The job is {job.get_status_display().lower()} and can no longer be cancelled."
+        )
+    return redirect(job)
+
+
+@require_GET
+@member_required
+def result_file(request: HttpRequest, pk: int) -> HttpResponse:
+    result = _get_result_for_user(request, pk)
+    if not result.file:
+        return redirect(result.job)
+    filename = f"job{result.job_id}-{result.item.position + 1:04d}.{result.file.name.rsplit('.', 1)[-1]}"
+    return serve_stored_file(
+        request, result.file, result.content_type or "application/octet-stream", filename
+    )
