@@ -60,8 +60,11 @@ def main() -> None:
             str(tmp),
             input_names=["image"],
             output_names=["features", "logits"],
-            dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "features": {0: "n", 2: "fh", 3: "fw"},
-                          "logits": {0: "n"}},
+            dynamic_axes={
+                "image": {0: "n", 2: "h", 3: "w"},
+                "features": {0: "n", 2: "fh", 3: "fw"},
+                "logits": {0: "n"},
+            },
             opset_version=17,
             dynamo=False,
         )
