@@ -177,8 +177,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Media is never served from a public URL: views check team membership and stream the file
-# (local storage) or redirect to a short-lived signed URL (S3).
-MEDIA_URL = None
+# (local storage) or redirect to a short-lived signed URL (S3). No URL pattern serves this prefix.
+MEDIA_URL = "/unserved-media/"
 
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", {"local", "s3"})
 if STORAGE_BACKEND == "s3":

@@ -95,7 +95,9 @@ def make_image_bytes(
 ) -> bytes:
     image = Image.new(mode, (width, height), colour if mode != "L" else colour[0])
     # A second shape keeps the picture from being one flat colour (sharpness, colours).
-    Image.Image.paste(image, (20, 120, 200) if mode == "RGB" else 90, (width // 4, height // 4, width // 2, height // 2))
+    Image.Image.paste(
+        image, (20, 120, 200) if mode == "RGB" else 90, (width // 4, height // 4, width // 2, height // 2)
+    )
     buffer = io.BytesIO()
     image.save(buffer, image_format)
     return buffer.getvalue()
@@ -107,7 +109,11 @@ def make_product(team: Team, title: str = "Ceramic mug", **fields) -> Product:
 
 def make_product_image(team: Team, product: Product | None = None, colour=(200, 40, 40), name="photo.jpg"):
     image, _created = ProductImage.objects.ingest(
-        team=team, data=make_image_bytes(colour=colour), original_filename=name, uploaded_by=None, product=product
+        team=team,
+        data=make_image_bytes(colour=colour),
+        original_filename=name,
+        uploaded_by=None,
+        product=product,
     )
     return image
 

@@ -5,7 +5,7 @@ import struct
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from processing.engines.imagefacts import compute_facts, make_thumbnail
 from processing.engines.imageio import ImageDecodeError, decode_image, encode_image
@@ -185,12 +185,16 @@ def test_it_computes_facts_and_a_thumbnail():
 
 
 def test_it_scores_a_blurred_photo_below_a_sharp_one():
-    sharp = Image.fromarray((np.indices((400, 400)).sum(axis=0) % 16 < 8).astype(np.uint8) * 255).convert("RGB")
-    from PIL import ImageFilter
-
-    blurred = sharp.filter(ImageFilter.GaussianBlur(6))
-    assert compute_facts(blurred).sharpness < compute_facts(sharp).sharpness / 10
+    rng = np.random.default_rng(7)
+    blocks = rng.integers(0, 255, size=(50, 50), dtype=np.uint8)
+    sharp = Image.fromarray(np.kron(blocks, np.ones((8, 8), dtype=np.uint8))).convert("RGB")
+    blurred = sharp.filter(ImageFilter.GaussianBlur(4))
+    assert compute_facts(blurred).sharpness < compute_facts(sharp).sharpness / 2
     assert compute_facts(blurred).is_blurry and not compute_facts(sharp).is_blurry
+
+
+def test_it_does_not_call_a_flat_image_blurry():
+    assert not compute_facts(Image.new("RGB", (300, 300), (240, 240, 240))).is_blurry
 
 
 def test_it_flattens_transparency_onto_white_for_jpeg():

@@ -61,7 +61,11 @@ def test_it_answers_404_to_an_outsider_for_every_object(catalog_objects, outside
 
 def test_it_keeps_other_teams_out_of_lists(catalog_objects, outsider):
     client = client_for(outsider)
-    for url in (reverse("catalog:product_list"), reverse("catalog:photo_list"), reverse("processing:job_list")):
+    for url in (
+        reverse("catalog:product_list"),
+        reverse("catalog:photo_list"),
+        reverse("processing:job_list"),
+    ):
         page = client.get(url).content.decode()
         assert "Bamboo cutting board" not in page
         assert f"/jobs/{catalog_objects['job'].pk}/" not in page
@@ -71,7 +75,9 @@ def test_it_keeps_other_teams_out_of_lists(catalog_objects, outsider):
 def test_it_does_not_attach_another_teams_photos_to_a_product(catalog_objects, outsider):
     client = client_for(outsider)
     stolen = catalog_objects["image"]
-    client.post(reverse("catalog:product_create"), {"title": "Mine now", "category": 1, "images": [stolen.pk]})
+    client.post(
+        reverse("catalog:product_create"), {"title": "Mine now", "category": 1, "images": [stolen.pk]}
+    )
     stolen.refresh_from_db()
     assert stolen.product == catalog_objects["product"]
 

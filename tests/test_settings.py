@@ -32,7 +32,12 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECRET_KEY")}
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -66,7 +71,9 @@ def test_it_refuses_an_unknown_task_backend():
 
 def test_it_selects_the_redis_task_backend_from_the_environment():
     result = run_manage(
-        "shell", "-c", "from django.conf import settings; print(settings.TASKS['default']['BACKEND'])",
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.TASKS['default']['BACKEND'])",
         TASK_BACKEND="rq",
         REDIS_URL="redis://127.0.0.1:6399/0",
     )

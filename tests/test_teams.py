@@ -112,11 +112,18 @@ def test_it_creates_a_product_from_uploaded_photos(team, owner):
     client = client_for(owner)
     response = client.post(
         reverse("catalog:product_create"),
-        {"title": "Linen apron", "category": Category.CLOTHING, "sku": "AP-1", "int_attr": 3,
-         "images": [image.pk for image in images]},
+        {
+            "title": "Linen apron",
+            "category": Category.CLOTHING,
+            "sku": "AP-1",
+            "int_attr": 3,
+            "images": [image.pk for image in images],
+        },
     )
     product = Product.objects.get()
     assert response.status_code == 302 and response["Location"] == product.get_absolute_url()
     assert list(product.images.order_by("position").values_list("pk", flat=True)) == [i.pk for i in images]
-    duplicate = client.post(reverse("catalog:product_create"), {"title": "Other", "category": 1, "sku": "AP-1"})
+    duplicate = client.post(
+        reverse("catalog:product_create"), {"title": "Other", "category": 1, "sku": "AP-1"}
+    )
     assert "already has this SKU" in duplicate.content.decode()

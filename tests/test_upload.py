@@ -104,7 +104,10 @@ def test_it_lets_good_files_through_when_a_batch_has_bad_ones(owner_client, team
     ]
     response = owner_client.post(reverse("catalog:upload"), {"files": files}, follow=True)
     assert response.status_code == 200
-    assert sorted(ProductImage.objects.values_list("original_filename", flat=True)) == ["good-1.jpg", "good-2.png"]
+    assert sorted(ProductImage.objects.values_list("original_filename", flat=True)) == [
+        "good-1.jpg",
+        "good-2.png",
+    ]
     page = response.content.decode()
     assert "broken.jpg" in page and "not an image" in page
     job = Job.objects.get()
@@ -113,8 +116,10 @@ def test_it_lets_good_files_through_when_a_batch_has_bad_ones(owner_client, team
 
 
 def test_it_starts_one_facts_job_for_a_finished_batch(owner_client, team):
-    ids = [upload_one(owner_client, f"p{n}.jpg", make_image_bytes(colour=(n * 40, 90, 90))).json()["image"]["id"]
-           for n in range(3)]
+    ids = [
+        upload_one(owner_client, f"p{n}.jpg", make_image_bytes(colour=(n * 40, 90, 90))).json()["image"]["id"]
+        for n in range(3)
+    ]
     response = owner_client.post(reverse("catalog:upload_finish"), {"images": ids})
     assert response.status_code == 200
     job = Job.objects.get()
@@ -135,9 +140,13 @@ def test_it_refuses_files_over_the_size_limit(owner_client, team, settings):
     assert response.status_code == 422 and "larger than" in response.json()["error"]
 
 
-def test_it_deletes_files_with_their_product(owner_client, team, media_root, django_capture_on_commit_callbacks):
-    ids = [upload_one(owner_client, f"p{n}.jpg", make_image_bytes(colour=(n * 60, 20, 20))).json()["image"]["id"]
-           for n in range(2)]
+def test_it_deletes_files_with_their_product(
+    owner_client, team, media_root, django_capture_on_commit_callbacks
+):
+    ids = [
+        upload_one(owner_client, f"p{n}.jpg", make_image_bytes(colour=(n * 60, 20, 20))).json()["image"]["id"]
+        for n in range(2)
+    ]
     owner_client.post(reverse("catalog:product_create"), {"title": "Red mug", "category": 3, "images": ids})
     product = team.products.get()
     assert product.images.count() == 2
