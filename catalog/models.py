@@ -285,6 +285,11 @@ class ProductImageQuerySet(models.QuerySet):
     def for_team(self, team: Team) -> ProductImageQuerySet:
         return self.filter(team=team)
 
+    def from_ids(self, raw_ids: list[str]) -> list[ProductImage]:
+        """The images named by form values, silently skipping anything that is not an id here."""
+        ids = [int(value) for value in raw_ids if str(value).isdigit()]
+        return list(self.filter(pk__in=ids).order_by("pk"))
+
     def ingest(
         self,
         *,

@@ -44,11 +44,6 @@ def _get_image_for_user(request: HttpRequest, pk: int) -> ProductImage:
     return get_object_or_404(ProductImage.objects.for_team(request.membership.team), pk=pk)
 
 
-def _images_from_ids(request: HttpRequest, raw_ids: list[str]) -> list[ProductImage]:
-    ids = [int(value) for value in raw_ids if str(value).isdigit()]
-    return list(ProductImage.objects.for_team(request.membership.team).filter(pk__in=ids).order_by("pk"))
-
-
 # --- Accounts and teams ---------------------------------------------------------------------------
 def signup(request: HttpRequest) -> HttpResponse:
     next_url = request.GET.get("next") or request.POST.get("next") or ""
@@ -245,7 +240,9 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def product_create(request: HttpRequest) -> HttpResponse:
     require_editor(request)
     team = request.membership.team
-    images = _images_from_ids(request, request.POST.getlist("images") or request.GET.getlist("images"))
+    images = ProductImage.objects.for_team(request.membership.team).from_ids(
+        request.POST.getlist("images") or request.GET.getlist("images")
+    )
     form = ProductForm(
         request.POST if request.method == "POST" and "title" in request.POST else None, team=team
     )
@@ -396,7 +393,7 @@ def upload_file(request: HttpRequest) -> HttpResponse:
 @member_required
 def upload_finish(request: HttpRequest) -> HttpResponse:
     require_editor(request)
-    images = _images_from_ids(request, request.POST.getlist("images"))
+    images = ProductImage.objects.for_team(request.membership.team).from_ids(request.POST.getlist("images"))
     if not images:
         return HttpResponseBadRequest("No uploaded photos were named.")
     job = _start_facts_job(request, images)

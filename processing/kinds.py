@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from PIL import Image
 
 from .engines.imagefacts import compute_facts, make_thumbnail
-from .engines.imageio import ImageDecodeError, decode_image
+from .engines.imageio import DecodedImage, ImageDecodeError, decode_image, encode_image
+from .fetch import FetchError, fetch_image
 
 if TYPE_CHECKING:
     from .models import JobItem
@@ -54,19 +56,33 @@ def get_handler(kind: str) -> Handler:
         raise ItemError("unknown_kind", f"No handler for job kind {kind!r}.") from None
 
 
-def load_item_image(item: JobItem):
-    if item.image is None:
+def load_item_image(
+    item: JobItem, *, min_side: int | None = None, max_side: int | None = None
+) -> DecodedImage:
+    """The item's input: a catalog image, or an image URL fetched behind the SSRF guard."""
+    min_side = min_side or settings.MIN_IMAGE_SIDE
+    max_side = max_side or settings.MAX_IMAGE_SIDE
+    if item.params.get("url"):
+        try:
+            data = fetch_image(
+                item.params["url"],
+                max_bytes=settings.API_MAX_IMAGE_BYTES,
+                timeout=settings.IMAGE_FETCH_TIMEOUT_SECONDS,
+                max_redirects=settings.IMAGE_FETCH_MAX_REDIRECTS,
+                allowed_hosts=settings.IMAGE_FETCH_ALLOWED_HOSTS,
+            ).data
+        except FetchError as error:
+            raise ItemError(f"url_{error.code}", error.message) from None
+    elif item.image is None:
         raise ItemError("image_deleted", "The image was deleted before it could be processed.")
-    try:
-        data = item.image.read_bytes()
-    except FileNotFoundError:
-        raise ItemError("file_missing", "The image file is missing from storage.") from None
+    else:
+        try:
+            data = item.image.read_bytes()
+        except FileNotFoundError:
+            raise ItemError("file_missing", "The image file is missing from storage.") from None
     try:
         return decode_image(
-            data,
-            min_side=settings.MIN_IMAGE_SIDE,
-            max_side=settings.MAX_IMAGE_SIDE,
-            max_pixels=settings.MAX_IMAGE_PIXELS,
+            data, min_side=min_side, max_side=max_side, max_pixels=min(settings.MAX_IMAGE_PIXELS, max_side**2)
         )
     except ImageDecodeError as error:
         raise ItemError(error.code, error.message) from None
@@ -78,3 +94,44 @@ def compute_image_facts(item: JobItem) -> ItemOutcome:
     facts = compute_facts(decoded.image).as_dict()
     item.image.store_thumbnail(make_thumbnail(decoded.image), facts)
     return ItemOutcome(width=decoded.width, height=decoded.height, metadata=facts)
+
+
+def cutout_outcome(image: Image.Image, params: dict) -> ItemOutcome:
+    """Run the cut-out engine with a job's parameters; shared by the worker and the sync API."""
+    from .engines.cutout import ModelMissingError, remove_background
+
+    try:
+        result = remove_background(
+            image,
+            model_type=params.get("model_type", "general"),
+            background=params.get("background", "white"),
+            target_width=params.get("target_width"),
+            target_height=params.get("target_height"),
+            margin=params.get("margin", 0.05),
+            keep_shadow=bool(params.get("keep_shadow", False)),
+        )
+    except ModelMissingError as error:
+        raise ItemError("model_missing", str(error)) from None
+    score = round(float(result.score), 4)
+    return ItemOutcome(
+        width=result.width,
+        height=result.height,
+        score=score,
+        metadata={
+            "subject_box": list(result.subject_box) if result.subject_box else None,
+            "background": params.get("background", "white"),
+            "model_type": params.get("model_type", "general"),
+            "needs_review": score < settings.CUTOUT_REVIEW_SCORE,
+        },
+        file_bytes=encode_image(result.image, "PNG"),
+        extension="png",
+        content_type="image/png",
+    )
+
+
+@handles("cutout")
+def remove_item_background(item: JobItem) -> ItemOutcome:
+    limits = item.job.params.get("input_limits") or {}
+    decoded = load_item_image(item, min_side=limits.get("min_side"), max_side=limits.get("max_side"))
+    params = {**item.job.params, **{key: value for key, value in item.params.items() if key != "url"}}
+    return cutout_outcome(decoded.image, params)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Avg, Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +45,7 @@ FINISHED_STATUSES = (Status.SUCCESS, Status.FAILED, Status.CANCELLED)
 
 class JobKind(models.TextChoices):
     IMAGE_FACTS = "image_facts", "Thumbnails and image facts"
+    CUTOUT = "cutout", "Background removal"
 
 
 def _new_result_key() -> str:
@@ -71,13 +73,27 @@ class JobQuerySet(models.QuerySet):
         params: dict | None = None,
     ) -> Job:
         """Create the job and its items, and enqueue it once the transaction commits."""
+        items = [JobItem(image=image, source_name=image.original_filename) for image in images]
+        return self.create_with_items(team=team, kind=kind, items=items, created_by=created_by, params=params)
+
+    def create_with_items(
+        self,
+        *,
+        team: Team,
+        kind: str,
+        items: list[JobItem],
+        created_by: AbstractBaseUser | None = None,
+        params: dict | None = None,
+        enqueue: bool = True,
+    ) -> Job:
         with transaction.atomic():
             job = self.create(team=team, kind=kind, params=params or {}, created_by=created_by)
-            JobItem.objects.bulk_create(
-                JobItem(job=job, position=index, image=image, source_name=image.original_filename)
-                for index, image in enumerate(images)
-            )
-            job.enqueue()
+            for position, item in enumerate(items):
+                item.job = job
+                item.position = position
+            JobItem.objects.bulk_create(items)
+            if enqueue:
+                job.enqueue()
         return job
 
     def recover_stale(self, now=None) -> int:
@@ -263,6 +279,31 @@ class Job(models.Model):
                 return
         self.finish()
 
+    def run_inline(self, compute: Callable[[], ItemOutcome]) -> Result | None:
+        """Run a one-item job in this process (the synchronous API): same states, same records.
+
+        Raises the ItemError of a failed item after recording it.
+        """
+        from .kinds import ItemError
+
+        item = self.items.get()
+        if not (self.claim() and item.claim()):
+            raise ItemError("not_waiting", "The job was already taken.")
+        try:
+            outcome = compute()
+        except ItemError as error:
+            item.fail(error.code, error.message)
+            self.finish()
+            raise
+        except Exception as error:
+            logger.exception("job %s failed inline", self.pk)
+            item.fail("internal_error", f"Unexpected error: {error.__class__.__name__}")
+            self.finish()
+            raise ItemError("internal_error", "The image could not be processed.") from error
+        item.succeed(outcome)
+        self.finish()
+        return Result.objects.filter(item=item).first()
+
     # --- progress ------------------------------------------------------------------------------
     def progress(self) -> dict:
         counts = self.items.aggregate(
@@ -292,6 +333,8 @@ class JobItem(models.Model):
         ProductImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source_name = models.CharField(max_length=255, blank=True)
+    # Per-item input when it is not a catalog image, e.g. {"url": ..., "model_type": ...} from the API.
+    params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
@@ -400,3 +443,32 @@ class Result(models.Model):
 
     def get_file_url(self) -> str:
         return reverse("processing:result_file", args=[self.pk])
+
+
+class ApiNonceQuerySet(models.QuerySet):
+    def claim(self, team: Team, nonce: str) -> bool:
+        """True the first time a team uses a nonce; a replay within the TTL answers False."""
+        horizon = timezone.now() - timedelta(seconds=settings.API_NONCE_TTL_SECONDS)
+        self.filter(created_at__lt=horizon).delete()
+        try:
+            with transaction.atomic():
+                self.create(team=team, nonce=nonce)
+        except IntegrityError:
+            return False
+        return True
+
+
+class ApiNonce(models.Model):
+    """X-Ca-Nonce values seen recently, so a captured request cannot be replayed."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ApiNonceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "nonce"], name="unique_nonce_per_team")]
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -229,6 +229,25 @@ elif TASK_BACKEND == "immediate":
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Caches hold API rate-limit counters, so every web process must share one: a file cache on one
+# machine, Redis beyond it.
+CACHE_BACKEND = env_choice(
+    "CACHE_BACKEND",
+    "locmem" if TESTING else ("redis" if TASK_BACKEND == "rq" else "file"),
+    {"file", "redis", "locmem"},
+)
+if CACHE_BACKEND == "redis":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+elif CACHE_BACKEND == "file":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / "django"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # A running job renews its lease after every item; a job whose lease lapses had a dead worker.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 300, minimum=5)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
@@ -238,11 +257,24 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000, minimum=10_000)
 MIN_IMAGE_SIDE = env_int("MIN_IMAGE_SIDE", 100, minimum=1)
 MAX_IMAGE_SIDE = env_int("MAX_IMAGE_SIDE", 12_000, minimum=100)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Room for a base64-encoded image of API_MAX_IMAGE_BYTES plus the other fields.
+API_MAX_IMAGE_BYTES = env_int("API_MAX_IMAGE_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_FILES_PER_REQUEST", 200, minimum=1)
 SIGNED_URL_MAX_AGE = env_int("SIGNED_URL_MAX_AGE", 900, minimum=30)
 CATALOG_PAGE_SIZE = env_int("CATALOG_PAGE_SIZE", 24, minimum=1)
+
+# HTTP API: queries per second per team (a team's own api_rate_limit overrides it) and the
+# window in which a repeated X-Ca-Nonce is refused.
+API_RATE_LIMIT_QPS = env_int("API_RATE_LIMIT_QPS", 5, minimum=1)
+API_NONCE_TTL_SECONDS = env_int("API_NONCE_TTL_SECONDS", 900, minimum=60)
+# Fetching image URLs: only public addresses, unless a test lists a loopback host here.
+IMAGE_FETCH_ALLOWED_HOSTS = env_list("IMAGE_FETCH_ALLOWED_HOSTS", [])
+IMAGE_FETCH_TIMEOUT_SECONDS = env_float("IMAGE_FETCH_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+IMAGE_FETCH_MAX_REDIRECTS = 3
+# Results below this score are flagged for a human look.
+CUTOUT_REVIEW_SCORE = env_float("CUTOUT_REVIEW_SCORE", 0.6)
 
 VITRINE_MODEL_DIR = Path(env_str("VITRINE_MODEL_DIR", str(VAR_DIR / "models")))
 os.environ.setdefault("VITRINE_MODEL_DIR", str(VITRINE_MODEL_DIR))
@@ -270,5 +302,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from catalog import views as catalog_views
+from processing.views import api_cutout
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:product_list", permanent=False)),
@@ -13,4 +14,8 @@ urlpatterns = [
     path("accounts/signup/", catalog_views.signup, name="signup"),
     path("catalog/", include("catalog.urls")),
     path("jobs/", include("processing.urls")),
+    # HTTP API in the dialects of the hosted services it replaces (see the seeds).
+    path("ai/image/cut/out", api_cutout.cut_out, name="api_cut_out"),
+    path("api/v1/bg-remove/submit", api_cutout.bg_remove_submit, name="api_bg_remove_submit"),
+    path("api/v1/bg-remove/query", api_cutout.bg_remove_query, name="api_bg_remove_query"),
 ]

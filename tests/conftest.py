@@ -71,6 +71,16 @@ def media_root(tmp_path, settings):
     return tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache; no test may inherit another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 # --- factories ----------------------------------------------------------------------------------
 def make_user(username: str):
     return get_user_model().objects.create_user(username, password=PASSWORD)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.access import member_required, require_editor
 from catalog.views import serve_stored_file
 
-from .models import Job, JobKind, Result, Status
+from ..models import Job, JobKind, Result, Status
 
 ITEMS_SHOWN = 200
 

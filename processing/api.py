@@ -1,0 +1,216 @@
+"""What every HTTP API endpoint shares: team tokens, rate limits, request ids and input parsing.
+
+The endpoints speak the dialects of the hosted services they replace (Aidge, Aliyun), each with
+its own envelope and codes; those live with the views. This module raises `ApiProblem`s with a
+neutral `kind`, and each dialect maps kinds onto its own codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+from django.core.signing import TimestampSigner
+from django.http import HttpRequest
+from django.urls import reverse
+
+from catalog.models import ApiToken, Team
+
+from .engines.imageio import DecodedImage, ImageDecodeError, decode_image
+from .fetch import FetchError, fetch_image, vet_url
+
+# Neutral problem kinds; each API dialect maps them to its own codes.
+UNAUTHORIZED = "unauthorized"
+RATE_LIMITED = "rate_limited"
+INVALID_INPUT = "invalid_input"
+MISSING_INPUT = "missing_input"
+BAD_URL = "bad_url"
+BAD_BASE64 = "bad_base64"
+BAD_IMAGE = "bad_image"
+BAD_IMAGE_SIZE = "bad_image_size"
+BAD_FORMAT = "bad_format"
+TOO_LARGE = "too_large"
+NOT_FOUND = "not_found"
+REPLAYED = "replayed"
+MODEL_FAILED = "model_failed"
+INTERNAL = "internal"
+
+
+class ApiProblem(Exception):
+    def __init__(self, kind: str, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.field = field
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- authentication and limits ------------------------------------------------------------------
+def authenticate(request: HttpRequest) -> ApiToken:
+    """Accepts `Authorization: APPCODE <token>` (Aliyun), `Bearer <token>`, or `X-Api-Token`."""
+    header = request.headers.get("Authorization", "").strip()
+    raw = ""
+    for prefix in ("APPCODE ", "Bearer ", "Token "):
+        if header[: len(prefix)].lower() == prefix.lower():
+            raw = header[len(prefix) :].strip()
+            break
+    raw = raw or request.headers.get("X-Api-Token", "").strip()
+    token = ApiToken.objects.authenticate(raw) if raw else None
+    if token is None:
+        raise ApiProblem(UNAUTHORIZED, "A valid team API token is required (Authorization: APPCODE <token>).")
+    return token
+
+
+def check_rate_limit(team: Team, now: float | None = None) -> None:
+    """A fixed one-second window per team, counted in the shared cache."""
+    limit = team.api_rate_limit or settings.API_RATE_LIMIT_QPS
+    second = int(now if now is not None else time.time())
+    key = f"api-rate:{team.pk}:{second}"
+    cache.add(key, 0, timeout=5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=5)
+        count = 1
+    if count > limit:
+        raise ApiProblem(RATE_LIMITED, f"Rate limit of {limit} requests per second exceeded; retry shortly.")
+
+
+# --- parameters ---------------------------------------------------------------------------------
+def request_params(request: HttpRequest) -> dict:
+    """Query string, form fields and a JSON body, merged; later sources win."""
+    params: dict = {key: request.GET.get(key) for key in request.GET}
+    if request.method == "POST":
+        try:
+            content_type = request.content_type or ""
+            if content_type.startswith("application/json"):
+                body = json.loads(request.body or b"{}")
+                if not isinstance(body, dict):
+                    raise ApiProblem(INVALID_INPUT, "The JSON body must be an object.")
+                params.update(body)
+            else:
+                params.update({key: request.POST.get(key) for key in request.POST})
+        except RequestDataTooBig:
+            raise ApiProblem(TOO_LARGE, "The request body is too large.", "imageBase64") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ApiProblem(INVALID_INPUT, "The request body is not valid JSON.") from None
+    return params
+
+
+def int_param(params: dict, name: str, low: int, high: int, *, required: bool = False) -> int | None:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise ApiProblem(MISSING_INPUT, f"{name} is required.", name)
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ApiProblem(INVALID_INPUT, f"{name} must be an integer.", name) from None
+    if not low <= number <= high:
+        raise ApiProblem(INVALID_INPUT, f"{name} must be between {low} and {high}.", name)
+    return number
+
+
+def decode_base64_image(value: str, field: str, max_bytes: int) -> bytes:
+    text = value.strip()
+    if text.startswith("data:") and "," in text[:100]:
+        text = text.split(",", 1)[1]
+    if len(text) > max_bytes * 4 // 3 + 8:
+        raise ApiProblem(TOO_LARGE, f"{field} is larger than {max_bytes // (1024 * 1024)} MB.", field)
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiProblem(BAD_BASE64, f"{field} is not valid base64.", field) from None
+
+
+def load_image_input(
+    *,
+    base64_value: str | None,
+    url_value: str | None,
+    base64_field: str,
+    url_field: str,
+    min_side: int,
+    max_side: int,
+    formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "BMP"),
+    max_bytes: int | None = None,
+) -> DecodedImage:
+    """Base64 wins over a URL, as the Aidge seeds say; either way the bytes are decoded safely."""
+    max_bytes = max_bytes or settings.API_MAX_IMAGE_BYTES
+    if base64_value:
+        data, field = decode_base64_image(base64_value, base64_field, max_bytes), base64_field
+    elif url_value:
+        data, field = fetch_url(url_value, url_field, max_bytes), url_field
+    else:
+        raise ApiProblem(MISSING_INPUT, f"{url_field} or {base64_field} is required.", url_field)
+    if len(data) > max_bytes:
+        raise ApiProblem(
+            TOO_LARGE, f"{field}: the image is larger than {max_bytes // (1024 * 1024)} MB.", field
+        )
+    return decode_with_limits(data, field, min_side=min_side, max_side=max_side, formats=formats)
+
+
+def fetch_url(url: str, field: str, max_bytes: int) -> bytes:
+    try:
+        return fetch_image(
+            str(url),
+            max_bytes=max_bytes,
+            timeout=settings.IMAGE_FETCH_TIMEOUT_SECONDS,
+            max_redirects=settings.IMAGE_FETCH_MAX_REDIRECTS,
+            allowed_hosts=settings.IMAGE_FETCH_ALLOWED_HOSTS,
+        ).data
+    except FetchError as error:
+        kind = TOO_LARGE if error.code == "too_large" else BAD_URL
+        raise ApiProblem(kind, f"{field}: {error.message}", field) from None
+
+
+def check_url(url: str, field: str) -> None:
+    try:
+        vet_url(url, allowed_hosts=settings.IMAGE_FETCH_ALLOWED_HOSTS)
+    except FetchError as error:
+        raise ApiProblem(BAD_URL, f"{field}: {error.message}", field) from None
+
+
+def decode_with_limits(
+    data: bytes, field: str, *, min_side: int, max_side: int, formats: tuple[str, ...]
+) -> DecodedImage:
+    try:
+        return decode_image(
+            data,
+            allowed_formats=formats,
+            min_side=min_side,
+            max_side=max_side,
+            max_pixels=max_side * max_side,
+        )
+    except ImageDecodeError as error:
+        kind = {
+            "too_small": BAD_IMAGE_SIZE,
+            "too_large": BAD_IMAGE_SIZE,
+            "too_many_pixels": BAD_IMAGE_SIZE,
+            "unsupported_format": BAD_FORMAT,
+        }.get(error.code, BAD_IMAGE)
+        raise ApiProblem(kind, f"{field}: {error.message}", field) from None
+
+
+# --- signed result URLs -------------------------------------------------------------------------
+_SIGNER_SALT = "vitrine.result-url"
+
+
+def signed_result_path(result_id: int) -> str:
+    token = TimestampSigner(salt=_SIGNER_SALT).sign(str(result_id))
+    return reverse("processing:signed_result", args=[token])
+
+
+def unsign_result_token(token: str) -> int:
+    """The result id in a signed URL token; raises BadSignature or SignatureExpired."""
+    value = TimestampSigner(salt=_SIGNER_SALT).unsign(token, max_age=settings.SIGNED_URL_MAX_AGE)
+    return int(value)

@@ -1,0 +1,131 @@
+"""The cut-out flow in the browser: choose photos and options, watch the job, download or save."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from PIL import Image
+
+from catalog.access import member_required, require_editor
+from catalog.models import ProductImage
+
+from ..engines.imageio import ImageDecodeError, encode_image
+from ..forms import CutoutForm
+from ..models import Job, JobKind, Result
+from .jobs import _get_job_for_user, _get_result_for_user
+
+DOWNLOAD_FORMATS = {
+    "png": ("PNG", "image/png"),
+    "jpg": ("JPEG", "image/jpeg"),
+    "webp": ("WEBP", "image/webp"),
+}
+
+
+@member_required
+def cutout_new(request: HttpRequest) -> HttpResponse:
+    require_editor(request)
+    images = ProductImage.objects.for_team(request.membership.team).from_ids(
+        request.POST.getlist("images") or request.GET.getlist("images")
+    )
+    form = CutoutForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if not images:
+            messages.error(request, "Choose at least one photo.")
+        else:
+            job = Job.objects.create_for_images(
+                team=request.membership.team,
+                kind=JobKind.CUTOUT,
+                images=images,
+                created_by=request.user,
+                params=form.job_params(),
+            )
+            return redirect(job)
+    return render(request, "processing/cutout_new.html", {"form": form, "images": images})
+
+
+@require_GET
+@member_required
+def result_download(request: HttpRequest, pk: int, extension: str) -> HttpResponse:
+    result = _get_result_for_user(request, pk)
+    if extension not in DOWNLOAD_FORMATS or not result.file:
+        return redirect(result.job)
+    image_format, content_type = DOWNLOAD_FORMATS[extension]
+    with result.file.storage.open(result.file.name, "rb") as handle:
+        image = Image.open(handle)
+        image.load()
+    payload = encode_image(image, image_format, quality=92)
+    response = HttpResponse(payload, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{_download_name(result, extension)}"'
+    return response
+
+
+def _download_name(result: Result, extension: str) -> str:
+    stem = (result.item.source_name or f"image-{result.item.position + 1}").rsplit(".", 1)[0]
+    safe = "".join(character if character.isalnum() or character in "-_" else "_" for character in stem)
+    return f"{safe[:60] or 'image'}-cutout.{extension}"
+
+
+@require_GET
+@member_required
+def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job_for_user(request, pk)
+    results = list(Result.objects.filter(job=job).exclude(file="").select_related("item"))
+
+    def chunks():
+        buffer = io.BytesIO()
+        used_names: set[str] = set()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+            for result in results:
+                name = _download_name(result, result.file.name.rsplit(".", 1)[-1])
+                if name in used_names:
+                    name = f"{result.item.position + 1:04d}-{name}"
+                used_names.add(name)
+                with result.file.storage.open(result.file.name, "rb") as handle:
+                    archive.writestr(name, handle.read())
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = StreamingHttpResponse(chunks(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="vitrine-job-{job.pk}.zip"'
+    return response
+
+
+@require_POST
+@member_required
+def result_save_to_product(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add the result to the original photo's product as a new photo; the original stays."""
+    require_editor(request)
+    result = _get_result_for_user(request, pk)
+    source = result.item.image
+    product = source.product if source is not None else None
+    with result.file.storage.open(result.file.name, "rb") as handle:
+        data = handle.read()
+    stem = (result.item.source_name or "photo").rsplit(".", 1)[0]
+    try:
+        image, created = ProductImage.objects.ingest(
+            team=request.membership.team,
+            data=data,
+            original_filename=f"{stem}-cutout.png",
+            uploaded_by=request.user,
+            product=product,
+        )
+    except ImageDecodeError as error:
+        messages.error(request, f"The result could not be saved: {error.message}")
+        return redirect(result.job)
+    if created:
+        if product is not None:
+            ProductImage.objects.filter(pk=image.pk).update(position=product.images.count())
+        Job.objects.create_for_images(
+            team=request.membership.team, kind=JobKind.IMAGE_FACTS, images=[image], created_by=request.user
+        )
+        messages.success(request, f"Saved to {product.title if product else 'your photos'}.")
+    else:
+        messages.info(request, "This result is already saved.")
+    return redirect(product or result.job)
