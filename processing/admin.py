@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Job, JobItem, Result
+from .models import ApiNonce, Job, JobItem, Result
 
 
 class JobItemInline(admin.TabularInline):
@@ -34,3 +34,10 @@ class ResultAdmin(admin.ModelAdmin):
     list_filter = ["team", "job__kind"]
     search_fields = ["file", "job__result_key"]
     raw_id_fields = ["job", "item"]
+
+
+@admin.register(ApiNonce)
+class ApiNonceAdmin(admin.ModelAdmin):
+    list_display = ["nonce", "team", "created_at"]
+    list_filter = ["team"]
+    search_fields = ["nonce"]

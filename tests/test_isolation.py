@@ -32,6 +32,8 @@ def object_urls(objects) -> dict[str, str]:
         "image tile": reverse("catalog:image_tile", args=[image.pk]),
         "job page": reverse("processing:job_detail", args=[job.pk]),
         "result file": reverse("processing:result_file", args=[result.pk]),
+        "result download": reverse("processing:result_download", args=[result.pk, "png"]),
+        "job zip": reverse("processing:job_zip", args=[job.pk]),
     }
 
 
@@ -53,6 +55,7 @@ def test_it_answers_404_to_an_outsider_for_every_object(catalog_objects, outside
         "product delete": reverse("catalog:product_delete", args=[catalog_objects["product"].pk]),
         "image delete": reverse("catalog:image_delete", args=[catalog_objects["image"].pk]),
         "job cancel": reverse("processing:job_cancel", args=[catalog_objects["job"].pk]),
+        "result save": reverse("processing:result_save", args=[catalog_objects["result"].pk]),
     }
     for name, url in posts.items():
         assert client.post(url).status_code == 404, name
@@ -82,6 +85,22 @@ def test_it_does_not_attach_another_teams_photos_to_a_product(catalog_objects, o
     assert stolen.product == catalog_objects["product"]
 
 
+def test_it_does_not_start_jobs_on_another_teams_photos(catalog_objects, outsider):
+    client = client_for(outsider)
+    response = client.post(
+        reverse("processing:cutout_new"),
+        {
+            "images": [catalog_objects["image"].pk],
+            "background": "white",
+            "model_type": "general",
+            "size": "original",
+            "margin": 5,
+        },
+    )
+    assert response.status_code == 200 and "No photos chosen" in response.content.decode()
+    assert not Job.objects.filter(team__memberships__user=outsider).exists()
+
+
 def test_it_refuses_changes_by_a_viewer(catalog_objects, viewer):
     client = client_for(viewer)
     product = catalog_objects["product"]
@@ -89,6 +108,10 @@ def test_it_refuses_changes_by_a_viewer(catalog_objects, viewer):
     assert client.get(reverse("catalog:product_edit", args=[product.pk])).status_code == 403
     assert client.post(reverse("processing:job_cancel", args=[catalog_objects["job"].pk])).status_code == 403
     assert client.get(reverse("catalog:product_create")).status_code == 403
+    assert client.get(reverse("processing:cutout_new")).status_code == 403
+    assert (
+        client.post(reverse("processing:result_save", args=[catalog_objects["result"].pk])).status_code == 403
+    )
     product.refresh_from_db()
 
 

@@ -103,6 +103,9 @@ def result_save_to_product(request: HttpRequest, pk: int) -> HttpResponse:
     """Add the result to the original photo's product as a new photo; the original stays."""
     require_editor(request)
     result = _get_result_for_user(request, pk)
+    if not result.file:
+        messages.error(request, "This result has no image to save.")
+        return redirect(result.job)
     source = result.item.image
     product = source.product if source is not None else None
     with result.file.storage.open(result.file.name, "rb") as handle:
