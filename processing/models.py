@@ -259,7 +259,14 @@ class Job(models.Model):
         """Process the waiting items one by one; called by the worker after `claim`."""
         from .kinds import ItemError, get_handler
 
-        handler = get_handler(self.kind)
+        try:
+            handler = get_handler(self.kind)
+        except ItemError as error:
+            self.items.filter(status=Status.WAITING).update(
+                status=Status.FAILED, finished_at=timezone.now(), error_code=error.code, error_message=error.message
+            )
+            self.finish()
+            return
         while True:
             item = self.items.filter(status=Status.WAITING).order_by("position", "pk").first()
             if item is None:

@@ -175,3 +175,14 @@ def test_it_lists_jobs_with_filters(team, owner):
     client = client_for(owner)
     page = client.get(reverse("processing:job_list"), {"status": "WAITING"}).content.decode()
     assert f"#{waiting.pk}<" in page and f"#{done.pk}<" not in page
+
+
+def test_it_fails_a_job_of_an_unknown_kind_instead_of_hanging(team, owner):
+    job = make_facts_job(team, owner, count=1)
+    Job.objects.filter(pk=job.pk).update(kind="teleport")
+    job.refresh_from_db()
+    assert job.claim()
+    job.run()
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert job.items.get().error_code == "unknown_kind"
