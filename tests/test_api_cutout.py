@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 import uuid
 from unittest import mock
 
@@ -61,7 +62,7 @@ def aliyun_call(url: str, token: str | None, body, nonce: str | None = "fresh"):
         nonce = uuid.uuid4().hex
     if nonce:
         headers["X-Ca-Nonce"] = nonce
-    payload = body if isinstance(body, (bytes, str)) else __import__("json").dumps(body)
+    payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
     return Client().post(url, payload, content_type="application/json", headers=headers)
 
 

@@ -19,7 +19,7 @@ from tests.http_fixtures import image_server
         "fd00::1",
         "::ffff:127.0.0.1",
         "::ffff:10.0.0.1",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 (an address under test, not a bind)
         "100.64.0.1",
         "224.0.0.1",
         "2002:7f00:1::1",
