@@ -1,0 +1,944 @@
+"""Procedural product-photo backgrounds for the scene presets (numpy + OpenCV, no Django).
+
+Every generator draws on a square float32 RGB canvas in 0..1 from a seed, with all sizes given as
+fractions of the side, so a render at 384 px and one at 2048 px show the same picture. Noise comes
+from fixed-size random grids upscaled to the canvas (resolution independent); only the final film
+grain is per-pixel.
+
+Building blocks: value noise, perspective ground planes (a flat texture warped by a homography, with
+depth-of-field blur toward the horizon), materials (wood, marble, linen, concrete, terrazzo, tiles,
+grass, sand, asphalt, paving, snow, rubber, carpet, leather, plywood), walls, studio sweeps, podiums,
+bokeh, light falloff, window light and leaf shadows, sunbursts and confetti for sale layouts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+
+Array = np.ndarray
+
+
+# ---------------------------------------------------------------- basics
+
+
+def _pix(rng: np.random.Generator) -> np.random.Generator:
+    """A child generator for per-pixel randomness: the parent draws one number whatever the size, so the
+    rest of the picture stays the same at every resolution."""
+    return np.random.default_rng(int(rng.integers(1 << 62)))
+
+
+def hex_rgb(value: str) -> Array:
+    v = value.lstrip("#")
+    return np.array([int(v[i : i + 2], 16) for i in (0, 2, 4)], np.float32) / 255.0
+
+
+def _resize(a: Array, w: int, h: int, interp: int = cv2.INTER_CUBIC) -> Array:
+    return cv2.resize(a, (w, h), interpolation=interp)
+
+
+def noise(
+    rng: np.random.Generator, h: int, w: int, cells: float, octaves: int = 1, aspect: float = 1.0
+) -> Array:
+    """Value noise in about -1..1: `cells` grid cells across the width (aspect stretches cells in x)."""
+    out = np.zeros((h, w), np.float32)
+    amp, total = 1.0, 0.0
+    for o in range(octaves):
+        cx = max(2, int(cells * (2**o) / aspect))
+        cy = max(2, int(cells * (2**o) * h / w))
+        grid = rng.standard_normal((cy + 3, cx + 3)).astype(np.float32)
+        big = _resize(grid, int(w * (cx + 3) / cx), int(h * (cy + 3) / cy))
+        out += amp * big[h // cy : h // cy + h, w // cx : w // cx + w][:h, :w]
+        total += amp
+        amp *= 0.5
+    return np.clip(out / (total * 1.2), -1.5, 1.5)
+
+
+def blur(a: Array, sigma: float) -> Array:
+    """Gaussian blur; large sigmas run on a downscaled copy (same look, a fraction of the time)."""
+    if sigma < 0.5:
+        return a
+    h, w = a.shape[:2]
+    if sigma > 12:
+        f = sigma / 6.0
+        small = cv2.resize(a, (max(2, int(w / f)), max(2, int(h / f))), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), 6.0)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.GaussianBlur(a, (0, 0), sigma)
+
+
+def lerp(a: Array, b: Array, t: Array) -> Array:
+    if t.ndim == 2 and a.ndim == 3:
+        t = t[..., None]
+    return a + (b - a) * t
+
+
+def colorize(t: Array, c0: str | Array, c1: str | Array) -> Array:
+    """Map a 0..1 field to a colour ramp between two colours."""
+    a = hex_rgb(c0) if isinstance(c0, str) else c0
+    b = hex_rgb(c1) if isinstance(c1, str) else c1
+    return a[None, None, :] + (b - a)[None, None, :] * np.clip(t, 0, 1)[..., None]
+
+
+def fill(h: int, w: int, color: str | Array) -> Array:
+    c = hex_rgb(color) if isinstance(color, str) else color
+    return np.broadcast_to(c, (h, w, 3)).astype(np.float32).copy()
+
+
+def coords(h: int, w: int) -> tuple[Array, Array]:
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return x / w, y / h
+
+
+def smoothstep(e0: float, e1: float, x: Array) -> Array:
+    t = np.clip((x - e0) / (e1 - e0), 0, 1)
+    return t * t * (3 - 2 * t)
+
+
+# ---------------------------------------------------------------- materials (flat, in texture space)
+
+
+def mat_wood(rng, h, w, light="#c9a27a", dark="#8a5a36", planks=5, along_x=True) -> Array:
+    """Boards with fibre streaks, growth rings and seams; boards run along x (table) or y (floor)."""
+    if not along_x:
+        return mat_wood(rng, w, h, light, dark, planks, True).transpose(1, 0, 2).copy()
+    fibre = noise(rng, h, w, 6, 4, aspect=30.0)
+    warp = noise(rng, h, w, 1.5, 3, aspect=3.0)
+    _, y = coords(h, w)
+    rings = 0.5 + 0.5 * np.sin((y * 22 + warp * 5.0 + fibre * 0.6) * math.pi)
+    t = 0.5 + 0.28 * fibre + 0.16 * rings**4 - 0.08 * rings
+    board = np.floor(y * planks).astype(np.int32)
+    offsets = rng.uniform(-0.12, 0.12, planks + 1).astype(np.float32)
+    t = t + offsets[np.clip(board, 0, planks)]
+    img = colorize(t, dark, light)
+    frac = y * planks - board
+    seam = smoothstep(0.0, 0.012, frac) * smoothstep(0.0, 0.012, 1 - frac)
+    img *= (0.55 + 0.45 * seam)[..., None]
+    return img
+
+
+def mat_marble(rng, h, w, base="#f2f0ec", vein="#8d8a86", veins=3.0, strength=0.7) -> Array:
+    """Veined stone: fractal-turbulence stripes, sharp thin veins over soft grey clouds."""
+    turb = noise(rng, h, w, 2.0, 6)
+    x, y = coords(h, w)
+    v = np.sin(((x * 0.85 + y * 0.5) * veins + turb * 2.2) * math.pi)
+    thin = (1 - np.abs(v)) ** 14
+    soft = (1 - np.abs(v)) ** 3
+    turb2 = noise(rng, h, w, 3.0, 6)
+    v2 = np.sin(((x * 0.2 - y * 0.95) * veins * 1.4 + turb2 * 2.0) * math.pi)
+    minor = (1 - np.abs(v2)) ** 30
+    cloud = noise(rng, h, w, 3, 5)
+    t = np.clip(0.55 * thin + 0.18 * soft + 0.3 * minor + 0.05 * cloud, 0, 1) * strength
+    return lerp(fill(h, w, base), fill(h, w, vein), t)
+
+
+def mat_linen(rng, h, w, color="#d8cdbd", threads=420) -> Array:
+    x, y = coords(h, w)
+    jit = noise(rng, h, w, 20, 2) * 0.8
+    warp = 0.5 + 0.5 * np.sin((x * threads + jit) * 2 * math.pi)
+    weft = 0.5 + 0.5 * np.sin((y * threads - jit) * 2 * math.pi)
+    slub = noise(rng, h, w, 6, 2, aspect=18.0)
+    t = 0.93 + 0.035 * (warp + weft) + 0.03 * slub
+    wrinkles = noise(rng, h, w, 2.5, 3, aspect=0.35)
+    t = t * (1 + 0.06 * wrinkles)
+    return fill(h, w, color) * t[..., None]
+
+
+def mat_concrete(rng, h, w, color="#a9a6a1", pits=True) -> Array:
+    n = noise(rng, h, w, 4, 6)
+    blotch = noise(rng, h, w, 1.5, 2)
+    t = 1 + 0.07 * n + 0.06 * blotch
+    img = fill(h, w, color) * t[..., None]
+    if pits:
+        pr = _pix(rng)
+        count = int(h * w / 2500)
+        ys = pr.integers(0, h, count)
+        xs = pr.integers(0, w, count)
+        mask = np.zeros((h, w), np.float32)
+        mask[ys, xs] = pr.uniform(0.2, 0.6, count)
+        mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, w / 1800))
+        mask = mask / max(float(mask.max()), 1e-6)
+        img *= (1 - 0.35 * mask)[..., None]
+    return img
+
+
+def mat_terrazzo(rng, h, w, base="#ece6de", chips=("#d98c6a", "#8fa89b", "#e8c26e", "#4f5d75")) -> Array:
+    img = fill(h, w, base) * (1 + 0.03 * noise(rng, h, w, 3, 3))[..., None]
+    canvas = (img * 255).astype(np.uint8)
+    count = 380
+    for _ in range(count):
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = rng.uniform(0.004, 0.016) * w
+        n = rng.integers(4, 8)
+        ang = np.sort(rng.uniform(0, 2 * math.pi, n))
+        rad = r * rng.uniform(0.5, 1.0, n)
+        pts = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1).astype(np.int32)
+        col = hex_rgb(chips[int(rng.integers(len(chips)))]) * rng.uniform(0.85, 1.1)
+        cv2.fillPoly(canvas, [pts], tuple(int(c) for c in np.clip(col * 255, 0, 255)), cv2.LINE_AA)
+    return canvas.astype(np.float32) / 255.0
+
+
+def mat_tiles(rng, h, w, color="#f4f4f2", grout="#c9c7c2", cols=8, rows=8, bevel=True) -> Array:
+    x, y = coords(h, w)
+    fx, fy = (x * cols) % 1.0, (y * rows) % 1.0
+    g = 0.035
+    edge = smoothstep(0, g, fx) * smoothstep(0, g, 1 - fx) * smoothstep(0, g, fy) * smoothstep(0, g, 1 - fy)
+    tile = fill(h, w, color) * (1 + 0.02 * noise(rng, h, w, cols, 2))[..., None]
+    if bevel:
+        tile *= (1 + 0.05 * (smoothstep(0.0, 0.15, fy) - 1) + 0.03 * (1 - smoothstep(0.85, 1.0, fy)))[
+            ..., None
+        ]
+    idx = (np.floor(x * cols) + np.floor(y * rows) * 31).astype(np.int32)
+    shade = rng.uniform(-0.025, 0.025, int(idx.max()) + 1).astype(np.float32)
+    tile *= (1 + shade[idx])[..., None]
+    return lerp(fill(h, w, grout), tile, edge)
+
+
+def mat_grass(rng, h, w, dark="#3f6b2a", light="#86b04a") -> Array:
+    blades = noise(rng, h, w, 90, 2, aspect=0.18)
+    patch = noise(rng, h, w, 3, 3)
+    t = 0.5 + 0.35 * blades + 0.25 * patch
+    return colorize(t, dark, light)
+
+
+def mat_sand(rng, h, w, color="#e3cfa6") -> Array:
+    x, y = coords(h, w)
+    rip = np.sin((y * 38 + noise(rng, h, w, 2, 3) * 2.5) * 2 * math.pi)
+    t = 1 + 0.035 * rip + 0.05 * noise(rng, h, w, 4, 4)
+    img = fill(h, w, color) * t[..., None]
+    pr = _pix(rng)
+    speck = (pr.random((h, w)) > 0.985).astype(np.float32) * pr.uniform(-0.25, 0.2, (h, w)).astype(np.float32)
+    return img * (1 + speck)[..., None]
+
+
+def mat_asphalt(rng, h, w, color="#4a4a4c", line: str | None = None) -> Array:
+    t = 1 + 0.10 * noise(rng, h, w, 6, 5)
+    img = fill(h, w, color) * t[..., None]
+    speck = _pix(rng).random((h, w)).astype(np.float32)
+    img *= (1 + 0.35 * (speck > 0.97) - 0.25 * (speck < 0.03))[..., None].astype(np.float32)
+    if line:
+        x, y = coords(h, w)
+        dash = ((y * 6) % 1.0 < 0.55).astype(np.float32)
+        mark = smoothstep(0.012, 0.006, np.abs(x - 0.5)) * dash
+        img = lerp(img, fill(h, w, line) * (1 + 0.08 * noise(rng, h, w, 8, 2))[..., None], mark * 0.9)
+    return img
+
+
+def mat_paving(rng, h, w, color="#b8b1a5", joint="#7d776e", cols=6, rows=9) -> Array:
+    x, y = coords(h, w)
+    row = np.floor(y * rows)
+    xs = x * cols + (row % 2) * 0.5
+    fx, fy = xs % 1.0, (y * rows) % 1.0
+    g = 0.03
+    edge = smoothstep(0, g, fx) * smoothstep(0, g, 1 - fx) * smoothstep(0, g, fy) * smoothstep(0, g, 1 - fy)
+    idx = (np.floor(xs) + row * 17).astype(np.int32)
+    shade = rng.uniform(-0.08, 0.08, int(idx.max()) + 2).astype(np.float32)
+    stone = fill(h, w, color) * (1 + shade[np.clip(idx, 0, None)] + 0.06 * noise(rng, h, w, 10, 4))[..., None]
+    return lerp(fill(h, w, joint), stone, edge)
+
+
+def mat_snow(rng, h, w, color="#f3f6fb", shade="#b9c7dc") -> Array:
+    drift = noise(rng, h, w, 2, 4, aspect=0.5)
+    t = np.clip(0.25 + 0.35 * drift, 0, 1)
+    img = lerp(fill(h, w, color), fill(h, w, shade), t)
+    sparkle = (_pix(rng).random((h, w)) > 0.997).astype(np.float32) * 0.25
+    return np.clip(img + sparkle[..., None], 0, 1.2)
+
+
+def mat_rubber(rng, h, w, color="#2b2c2f") -> Array:
+    img = fill(h, w, color) * (1 + 0.06 * noise(rng, h, w, 5, 3))[..., None]
+    fleck = _pix(rng).random((h, w)).astype(np.float32)
+    flecks = (fleck > 0.985).astype(np.float32)
+    return img + flecks[..., None] * np.array([0.20, 0.20, 0.22], np.float32)
+
+
+def mat_carpet(rng, h, w, color="#d9cbb8") -> Array:
+    pile = _pix(rng).standard_normal((h, w)).astype(np.float32)
+    pile = cv2.GaussianBlur(pile, (0, 0), max(0.7, w / 1600))
+    t = 1 + 0.05 * pile / max(float(pile.std()), 1e-6) + 0.04 * noise(rng, h, w, 3, 3)
+    return fill(h, w, color) * t[..., None]
+
+
+def mat_leather(rng, h, w, color="#2a2624") -> Array:
+    cells = noise(rng, h, w, 140, 2)
+    t = 1 + 0.08 * np.abs(cells) + 0.05 * noise(rng, h, w, 2, 2)
+    return fill(h, w, color) * t[..., None]
+
+
+def mat_plywood(rng, h, w) -> Array:
+    img = mat_wood(rng, h, w, light="#e2c597", dark="#b88c5a", planks=1)
+    stain = noise(rng, h, w, 1.5, 2)
+    return img * (1 + 0.05 * stain)[..., None]
+
+
+def mat_plain(rng, h, w, color="#ffffff", grain=0.02) -> Array:
+    return fill(h, w, color) * (1 + grain * noise(rng, h, w, 3, 4))[..., None]
+
+
+MATERIALS: dict[str, Callable[..., Array]] = {
+    "wood": mat_wood,
+    "marble": mat_marble,
+    "linen": mat_linen,
+    "concrete": mat_concrete,
+    "terrazzo": mat_terrazzo,
+    "tiles": mat_tiles,
+    "grass": mat_grass,
+    "sand": mat_sand,
+    "asphalt": mat_asphalt,
+    "paving": mat_paving,
+    "snow": mat_snow,
+    "rubber": mat_rubber,
+    "carpet": mat_carpet,
+    "leather": mat_leather,
+    "plywood": mat_plywood,
+    "plain": mat_plain,
+}
+
+
+def material(rng, h, w, spec: Mapping[str, Any]) -> Array:
+    spec = dict(spec)
+    kind = spec.pop("kind")
+    return MATERIALS[kind](rng, h, w, **spec)
+
+
+# ---------------------------------------------------------------- geometry and light
+
+
+def ground_plane(tex: Array, s: int, horizon: float, spread: float = 2.2, dof: float = 0.0) -> Array:
+    """Warp a flat texture onto a floor from y=horizon*s to the bottom; far parts get blurred (dof px)."""
+    th, tw = tex.shape[:2]
+    hy = horizon * s
+    src = np.float32([[0, 0], [tw, 0], [tw, th], [0, th]])
+    far = 0.5 * (spread * 0.55)
+    dst = np.float32(
+        [
+            [s * (0.5 - far), hy],
+            [s * (0.5 + far), hy],
+            [s * (0.5 + spread), s * 1.02],
+            [s * (0.5 - spread), s * 1.02],
+        ]
+    )
+    m = cv2.getPerspectiveTransform(src, dst)
+    out = cv2.warpPerspective(tex, m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if dof > 0:
+        far_blur = blur(out, dof)
+        _, y = coords(s, s)
+        t = np.clip(1 - (y - horizon) / max(1e-3, (1 - horizon) * 0.75), 0, 1) ** 1.6
+        out = lerp(out, far_blur, t)
+    return out
+
+
+def directional_light(s: int, angle: float, strength: float) -> Array:
+    """Multiplicative gradient: brighter on the side the light comes from (angle: 0=right, 90=top)."""
+    x, y = coords(s, s)
+    dx, dy = math.cos(math.radians(angle)), -math.sin(math.radians(angle))
+    d = (x - 0.5) * dx + (y - 0.5) * dy
+    return (1 + strength * d * 2).astype(np.float32)
+
+
+def hotspot(s: int, cx: float, cy: float, radius: float, strength: float, squash: float = 1.0) -> Array:
+    x, y = coords(s, s)
+    r2 = ((x - cx) ** 2 + ((y - cy) / squash) ** 2) / (radius**2)
+    return (1 + strength * np.exp(-r2)).astype(np.float32)
+
+
+def vignette(s: int, strength: float = 0.25) -> Array:
+    x, y = coords(s, s)
+    r = np.sqrt((x - 0.5) ** 2 + (y - 0.48) ** 2) / 0.72
+    return (1 - strength * smoothstep(0.35, 1.05, r)).astype(np.float32)
+
+
+def wall(rng, s: int, spec: Mapping[str, Any]) -> Array:
+    kind = spec.get("kind", "paint")
+    color = spec.get("color", "#eeeae4")
+    if kind == "paint":
+        return mat_plain(rng, s, s, color, grain=0.012)
+    if kind == "plaster":
+        img = (
+            fill(s, s, color)
+            * (1 + 0.05 * noise(rng, s, s, 3, 5) + 0.02 * noise(rng, s, s, 12, 2))[..., None]
+        )
+        return img
+    if kind == "tiles":
+        return mat_tiles(
+            rng, s, s, color, spec.get("grout", "#cfcdc8"), spec.get("cols", 9), spec.get("rows", 18)
+        )
+    if kind == "pegboard":
+        img = mat_plain(rng, s, s, color, 0.02)
+        x, y = coords(s, s)
+        n = spec.get("holes", 34)
+        d = np.sqrt(((x * n) % 1 - 0.5) ** 2 + ((y * n) % 1 - 0.5) ** 2)
+        return img * (1 - 0.55 * smoothstep(0.14, 0.09, d))[..., None]
+    if kind == "panel":  # vertical wainscot / slats
+        img = mat_plain(rng, s, s, color, 0.015)
+        x, _ = coords(s, s)
+        n = spec.get("slats", 14)
+        f = (x * n) % 1.0
+        return img * (0.93 + 0.07 * smoothstep(0.0, 0.08, f) * smoothstep(0.0, 0.08, 1 - f))[..., None]
+    if kind == "bokeh":
+        return bokeh_field(
+            rng, s, spec.get("base", color), spec.get("colors", ["#ffffff"]), spec.get("count", 40)
+        )
+    if kind == "window":
+        img = mat_plain(rng, s, s, color, 0.01)
+        bright = np.zeros((s, s), np.float32)
+        x0, x1 = spec.get("x", (0.55, 0.95))
+        bright[int(0.05 * s) : int(0.62 * s), int(x0 * s) : int(x1 * s)] = 1.0
+        # mullions
+        mx = int((x0 + x1) / 2 * s)
+        bright[:, mx - s // 200 : mx + s // 200] = 0
+        bright[int(0.33 * s) - s // 200 : int(0.33 * s) + s // 200, :] *= 0
+        outside = colorize(
+            0.5 + 0.5 * noise(rng, s, s, 4, 2), spec.get("out0", "#cfe0d2"), spec.get("out1", "#ffffff")
+        )
+        img = lerp(img, outside * 1.08, blur(bright, s / 60))
+        return blur(img, s / 300)
+    raise ValueError(f"unknown wall kind {kind!r}")
+
+
+def bokeh_field(
+    rng, s: int, base: str, colors, count: int, size=(0.03, 0.11), blur_px: float = 0.004
+) -> Array:
+    x, y = coords(s, s)
+    img = colorize(y, _shade(base, 1.1), _shade(base, 0.75))
+    layer = np.zeros((s, s, 3), np.float32)
+    for _ in range(count):
+        cx, cy = rng.uniform(-0.05, 1.05), rng.uniform(-0.05, 0.9)
+        r = rng.uniform(*size)
+        col = hex_rgb(colors[int(rng.integers(len(colors)))])
+        disc = smoothstep(r, r * 0.92, np.sqrt((x - cx) ** 2 + (y - cy) ** 2))
+        # a slightly brighter rim, like real lens bokeh
+        rim = smoothstep(r * 0.75, r * 0.95, np.sqrt((x - cx) ** 2 + (y - cy) ** 2)) * disc
+        layer += (disc * rng.uniform(0.25, 0.7) + rim * 0.15)[..., None] * col
+    layer = blur(layer, blur_px * s)
+    return 1 - (1 - img) * (1 - np.clip(layer, 0, 1))  # screen blend
+
+
+def _shade(color: str, f: float) -> Array:
+    return np.clip(hex_rgb(color) * f, 0, 1)
+
+
+def leaf_shadows(rng, s: int, strength: float = 0.22, angle: float = 135) -> Array:
+    """Dappled shadow of leaves and a window frame (a 'gobo'), blurred as by a soft distant light."""
+    m = np.zeros((s, s), np.float32)
+    canvas = (m * 255).astype(np.uint8)
+    for _ in range(90):
+        cx, cy = rng.uniform(0, s * 0.7), rng.uniform(0, s * 0.6)
+        ax, ay = rng.uniform(0.02, 0.05) * s, rng.uniform(0.008, 0.02) * s
+        cv2.ellipse(
+            canvas, (int(cx), int(cy)), (int(ax), int(ay)), float(rng.uniform(0, 180)), 0, 360, 255, -1
+        )
+    for _ in range(6):
+        x0, y0 = rng.uniform(0, s * 0.7), rng.uniform(0, s * 0.5)
+        cv2.line(canvas, (int(x0), int(y0)), (int(x0 + s * 0.25), int(y0 + s * 0.18)), 255, max(2, s // 300))
+    m = blur(canvas.astype(np.float32) / 255.0, s / 120)
+    return (1 - strength * m).astype(np.float32)
+
+
+def window_light(s: int, angle: float, strength: float, softness: float) -> Array:
+    """A bright parallelogram of window light falling across wall and floor."""
+    canvas = np.zeros((s, s), np.uint8)
+    left = math.cos(math.radians(angle)) < 0
+    xs = [0.05, 0.42] if left else [0.58, 0.95]
+    pts = np.array(
+        [
+            [xs[0] * s, 0.10 * s],
+            [xs[1] * s, 0.10 * s],
+            [(xs[1] + 0.1) * s, 0.7 * s],
+            [(xs[0] + 0.1) * s, 0.7 * s],
+        ],
+        np.int32,
+    )
+    cv2.fillPoly(canvas, [pts], 255)
+    m = blur(canvas.astype(np.float32) / 255.0, s * (0.01 + 0.05 * softness))
+    return (1 + strength * m).astype(np.float32)
+
+
+def podium(
+    img: Array, s: int, cx: float, top: float, radius: float, height: float, color: str, light=135.0
+) -> Array:
+    """Cylinder pedestal: shaded body, a lit top ellipse and a soft contact shadow on the floor."""
+    x, y = coords(s, s)
+    ry = radius * 0.16
+    base = top + height
+    # floor shadow
+    sh = np.exp(-(((x - cx) / (radius * 1.25)) ** 2 + ((y - base) / (ry * 1.2)) ** 2) * 2.2)
+    img = img * (1 - 0.35 * sh)[..., None]
+    c = hex_rgb(color)
+    u = np.clip((x - cx) / radius, -1, 1)
+    lx = math.cos(math.radians(light))
+    lam = np.clip(0.75 + 0.3 * (u * lx + np.sqrt(np.clip(1 - u**2, 0, 1)) * 0.6), 0.35, 1.1)
+    body_col = c[None, None, :] * lam[..., None]
+    in_x = np.abs(x - cx) <= radius
+    bottom_curve = base + ry * np.sqrt(np.clip(1 - ((x - cx) / radius) ** 2, 0, 1))
+    body = (in_x & (y >= top) & (y <= bottom_curve)).astype(np.float32)
+    top_e = (((x - cx) / radius) ** 2 + ((y - top) / ry) ** 2) <= 1.0
+    aa = max(1.0, s / 900)
+    body = blur(body, aa * 0.8)
+    img = lerp(img, body_col, body)
+    top_col = np.clip(c * 1.12, 0, 1)
+    top_shade = 1 - 0.06 * ((y - top) / ry)
+    topf = blur(top_e.astype(np.float32), aa * 0.8)
+    img = lerp(img, top_col[None, None, :] * top_shade[..., None], topf)
+    return img
+
+
+def sunburst(s: int, cx: float, cy: float, rays: int, c0: str, c1: str) -> Array:
+    x, y = coords(s, s)
+    a = np.arctan2(y - cy, x - cx)
+    t = (np.sin(a * rays) > 0).astype(np.float32)
+    t = blur(t, s / 700)
+    r = np.sqrt((x - cx) ** 2 + (y - cy) ** 2)
+    img = colorize(t * 0.6, c0, c1)
+    return img * (1.08 - 0.25 * smoothstep(0.1, 0.9, r))[..., None]
+
+
+def confetti(
+    img: Array, rng, s: int, colors, count: int, keep_out: list[tuple[float, float, float, float]]
+) -> Array:
+    canvas = np.zeros((s, s, 3), np.uint8)
+    mask = np.zeros((s, s), np.uint8)
+    placed = 0
+    tries = 0
+    while placed < count and tries < count * 10:
+        tries += 1
+        cx, cy = rng.uniform(0, 1), rng.uniform(0, 1)
+        if any(x0 < cx < x1 and y0 < cy < y1 for x0, y0, x1, y1 in keep_out):
+            continue
+        placed += 1
+        col = tuple(int(v) for v in hex_rgb(colors[int(rng.integers(len(colors)))]) * 255)
+        w, h = rng.uniform(0.006, 0.016) * s, rng.uniform(0.003, 0.008) * s
+        rect = ((cx * s, cy * s), (w, h), float(rng.uniform(0, 180)))
+        pts = cv2.boxPoints(rect).astype(np.int32)
+        if rng.random() < 0.35:
+            cv2.circle(canvas, (int(cx * s), int(cy * s)), int(h), col, -1, cv2.LINE_AA)
+            cv2.circle(mask, (int(cx * s), int(cy * s)), int(h), 255, -1, cv2.LINE_AA)
+        else:
+            cv2.fillPoly(canvas, [pts], col, cv2.LINE_AA)
+            cv2.fillPoly(mask, [pts], 255, cv2.LINE_AA)
+    m = mask.astype(np.float32) / 255.0
+    return lerp(img, canvas.astype(np.float32) / 255.0, m)
+
+
+def finish(img: Array, rng, grain: float = 0.012) -> Array:
+    """Film grain and 8-bit output (the grain also dithers the smooth gradients: no banding)."""
+    s = img.shape[0]
+    g = _pix(rng).standard_normal((s, s)).astype(np.float32) * grain
+    knee = 0.86  # filmic shoulder: highlights roll off instead of clipping to flat white
+    over = np.maximum(img - knee, 0)
+    img = np.where(img > knee, knee + (1 - knee) * (1 - np.exp(-over / (1 - knee))), img)
+    out = np.clip(img + g[..., None], 0, 1)
+    return (out * 255 + 0.5).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- scene generators
+
+
+def gen_sweep(rng, s: int, p: Mapping[str, Any]) -> Array:
+    """Seamless paper sweep: wall curving into floor, soft key light falloff and a vignette."""
+    x, y = coords(s, s)
+    wall_c, floor_c = p["color"], p.get("floor", p["color"])
+    base = colorize(smoothstep(0.45, 0.8, y), _shade(wall_c, p.get("top", 0.9)), _shade(floor_c, 1.02))
+    base *= (1 + 0.008 * noise(rng, s, s, 3, 3))[..., None]
+    light = directional_light(s, p.get("light", 120), p.get("falloff", 0.12))
+    spot = hotspot(s, 0.5, p.get("spot_y", 0.52), p.get("spot_r", 0.42), p.get("spot", 0.16), 0.9)
+    img = base * (light * spot * vignette(s, p.get("vignette", 0.28)))[..., None]
+    if p.get("rim"):  # a coloured rim/gradient light from one side (dark studios)
+        rim = hotspot(s, p.get("rim_x", 0.85), 0.35, 0.35, 1.0, 1.6) - 1
+        img = img + rim[..., None] * hex_rgb(p["rim"]) * p.get("rim_strength", 0.5)
+    if p.get("floor_shine"):
+        shine = hotspot(s, 0.5, 0.86, 0.3, 1.0, 0.3) - 1
+        img = img + shine[..., None] * p["floor_shine"]
+    if p.get("shapes"):
+        img = geo_shapes(img, rng, s, p["shapes"])
+    if p.get("podium"):
+        pd = p["podium"]
+        img = podium(img, s, pd.get("x", 0.5), pd["top"], pd["r"], pd["h"], pd["color"], p.get("light", 120))
+    return img
+
+
+def geo_shapes(img: Array, rng, s: int, shapes) -> Array:
+    """Soft geometric set pieces on the wall (arches, circles) as in minimal product sets."""
+    x, y = coords(s, s)
+    for sh in shapes:
+        col = hex_rgb(sh["color"])
+        if sh["kind"] == "arch":
+            cx, w, top, bottom = sh["x"], sh["w"], sh["top"], sh["bottom"]
+            r = w / 2
+            inside = ((np.abs(x - cx) <= r) & (y >= top + r) & (y <= bottom)) | (
+                ((x - cx) ** 2 + (y - top - r) ** 2) <= r * r
+            )
+        elif sh["kind"] == "circle":
+            inside = ((x - sh["x"]) ** 2 + (y - sh["y"]) ** 2) <= sh["r"] ** 2
+        else:
+            continue
+        m = blur(inside.astype(np.float32), max(1.0, s / 900))
+        shade = directional_light(s, 135, 0.05)
+        img = lerp(img, col[None, None, :] * shade[..., None], m * sh.get("alpha", 1.0))
+    return img
+
+
+def gen_tabletop(rng, s: int, p: Mapping[str, Any]) -> Array:
+    """A table or counter against a wall, in perspective, with depth of field and soft window light."""
+    hz = p.get("horizon", 0.52)
+    w = wall(rng, s, p["wall"])
+    w = blur(w, s * p.get("wall_blur", 0.002))
+    tex = material(rng, s, s, p["surface"])
+    floor = ground_plane(tex, s, hz, p.get("spread", 1.6), dof=s * p.get("dof", 0.006))
+    _, y = coords(s, s)
+    img = np.where((y < hz)[..., None], w, floor)
+    edge = smoothstep(hz - 0.002, hz + 0.002, y)
+    img = lerp(w, floor, edge)
+    # contact darkening where table meets the wall, and a faint sheen on the surface
+    img *= (1 - 0.25 * np.exp(-(((y - hz) / 0.012) ** 2)) * (y > hz - 0.01))[..., None]
+    img *= (1 - 0.10 * np.exp(-(((hz - y) / 0.05) ** 2)) * (y < hz))[..., None]
+    ang = p.get("light", 135)
+    img *= directional_light(s, ang, p.get("falloff", 0.1))[..., None]
+    img *= hotspot(s, 0.5, hz + 0.06, 0.45, p.get("sheen", 0.06), 0.5)[..., None]
+    if p.get("window"):
+        img *= window_light(s, ang, p["window"], p.get("softness", 0.6))[..., None]
+    if p.get("leaves"):
+        img *= leaf_shadows(rng, s, p["leaves"], ang)[..., None]
+    if p.get("glow"):
+        g = hotspot(s, p.get("glow_x", 0.5), 0.25, 0.35, 1.0, 1.2) - 1
+        img = img + g[..., None] * hex_rgb(p["glow"]) * p.get("glow_strength", 0.5)
+    if p.get("neon"):
+        img = neon_strips(img, s, p["neon"], hz)
+    img *= vignette(s, p.get("vignette", 0.22))[..., None]
+    return img
+
+
+def neon_strips(img: Array, s: int, colors, hz: float) -> Array:
+    x, y = coords(s, s)
+    for i, c in enumerate(colors):
+        yy = 0.12 + 0.1 * i
+        line = np.exp(-(((y - yy) / 0.004) ** 2)) * smoothstep(0.05, 0.15, x) * smoothstep(0.95, 0.85, x)
+        glow = blur(line.astype(np.float32), s / 40)
+        light = (line * 0.9 + glow * 3.0) * (y < hz)
+        img = img + light[..., None] * hex_rgb(c)
+        # reflection on the surface below
+        refl = np.exp(-(((x - 0.5) / 0.35) ** 2)) * np.exp(-((y - hz) / 0.08)) * (y >= hz)
+        img = img + (0.12 * refl)[..., None] * hex_rgb(c)
+    return img
+
+
+def gen_room(rng, s: int, p: Mapping[str, Any]) -> Array:
+    """Interior: wall with a skirting board, floor in perspective, window light across both."""
+    hz = p.get("horizon", 0.6)
+    w = wall(rng, s, p["wall"])
+    tex = material(rng, s, s, p["floor"])
+    floor = ground_plane(tex, s, hz, p.get("spread", 2.0), dof=s * p.get("dof", 0.004))
+    _, y = coords(s, s)
+    img = lerp(w, floor, smoothstep(hz - 0.0015, hz + 0.0015, y))
+    sk = p.get("skirting")
+    if sk:
+        band = smoothstep(hz - 0.035, hz - 0.033, y) * (y < hz)
+        img = lerp(img, fill(s, s, sk) * (1 - 0.08 * smoothstep(hz - 0.035, hz, y))[..., None], band)
+    img *= (1 - 0.22 * np.exp(-(((y - hz) / 0.01) ** 2)) * (y >= hz - 0.003))[..., None]
+    ang = p.get("light", 135)
+    img *= directional_light(s, ang, p.get("falloff", 0.12))[..., None]
+    if p.get("window"):
+        img *= window_light(s, ang, p["window"], p.get("softness", 0.5))[..., None]
+    if p.get("leaves"):
+        img *= leaf_shadows(rng, s, p["leaves"], ang)[..., None]
+    if p.get("rug"):
+        rg = p["rug"]
+        rug = ground_plane(mat_carpet(rng, s, s, rg), s, hz, p.get("spread", 2.0))
+        x, _ = coords(s, s)
+        m = (smoothstep(0.74, 0.745, y) * smoothstep(0.97, 0.965, y) * smoothstep(0.12, 0.125, x)).astype(
+            np.float32
+        )
+        m *= smoothstep(0.88, 0.875, x)
+        img = lerp(img, rug * directional_light(s, ang, 0.1)[..., None], blur(m, 1.5))
+    img *= hotspot(s, 0.5, hz + 0.1, 0.4, p.get("sheen", 0.08), 0.6)[..., None]
+    img *= vignette(s, p.get("vignette", 0.22))[..., None]
+    return img
+
+
+def scenery(rng, s: int, hz: float, p: Mapping[str, Any]) -> Array:
+    """Sky and a far, defocused landscape band above the horizon (trees, hills or city lights)."""
+    x, y = coords(s, s)
+    sky = colorize(smoothstep(0.0, hz, y), p.get("sky0", "#8fb8de"), p.get("sky1", "#e6eef2"))
+    kind = p.get("far", "trees")
+    if kind in ("trees", "hills"):
+        prof = noise(rng, 1, s, 6 if kind == "trees" else 2, 3)[0]
+        top = hz - (0.22 if kind == "trees" else 0.12) - 0.08 * prof
+        mass = smoothstep(0.0, 0.03, y - top[None, :]) * (y <= hz + 0.02)
+        tex = colorize(
+            0.5 + 0.5 * noise(rng, s, s, 18, 3), p.get("far0", "#2f4f2a"), p.get("far1", "#7da85a")
+        )
+        sky = lerp(sky, tex, mass)
+        if kind == "trees":  # sun through leaves
+            sky = 1 - (1 - sky) * (1 - 0.6 * bokeh_mask(rng, s, 60, hz - 0.3, hz, p.get("spark", "#fff6d8")))
+    elif kind == "city":
+        canvas = np.zeros((s, s), np.uint8)
+        for _ in range(26):
+            bx, bw = rng.uniform(0, 1), rng.uniform(0.05, 0.14)
+            bh = rng.uniform(0.1, 0.35)
+            cv2.rectangle(
+                canvas, (int(bx * s), int((hz - bh) * s)), (int((bx + bw) * s), int(hz * s)), 255, -1
+            )
+        m = canvas.astype(np.float32) / 255
+        sky = lerp(sky, fill(s, s, p.get("far0", "#3b4150")), m)
+        sky = 1 - (1 - sky) * (1 - 0.8 * bokeh_mask(rng, s, 70, hz - 0.35, hz, p.get("spark", "#ffcf87")))
+    elif kind == "sea":
+        band = (y > hz - 0.09) & (y <= hz + 0.01)
+        sea = colorize(smoothstep(hz - 0.09, hz, y), p.get("far0", "#3c8dbc"), p.get("far1", "#7cc4d8"))
+        sea *= (1 + 0.05 * noise(rng, s, s, 30, 2, aspect=8))[..., None]
+        sky = lerp(sky, sea, band.astype(np.float32))
+    elif kind == "stars":
+        pr = _pix(rng)
+        st = (pr.random((s, s)) > 0.9985).astype(np.float32) * pr.uniform(0.3, 1, (s, s)).astype(np.float32)
+        st = cv2.GaussianBlur(st, (0, 0), max(0.6, s / 1500))
+        sky = sky + (st * 2.5)[..., None]
+        aur = np.exp(-(((y - 0.3 - 0.08 * np.sin(x * 6 + 1)) / 0.09) ** 2))
+        sky = sky + (aur * 0.35)[..., None] * hex_rgb(p.get("aurora", "#3fe0a8"))
+    return blur(sky, s * p.get("far_blur", 0.006))
+
+
+def bokeh_mask(rng, s: int, count: int, y0: float, y1: float, color: str) -> Array:
+    x, y = coords(s, s)
+    layer = np.zeros((s, s), np.float32)
+    for _ in range(count):
+        cx, cy = rng.uniform(0, 1), rng.uniform(y0, y1)
+        r = rng.uniform(0.01, 0.035)
+        layer = np.maximum(
+            layer, smoothstep(r, r * 0.9, np.sqrt((x - cx) ** 2 + (y - cy) ** 2)) * rng.uniform(0.3, 1)
+        )
+    layer = blur(layer, s * 0.003)
+    return layer[..., None] * hex_rgb(color)
+
+
+def gen_outdoor(rng, s: int, p: Mapping[str, Any]) -> Array:
+    hz = p.get("horizon", 0.55)
+    sky = scenery(rng, s, hz, p)
+    tex = material(rng, s, s, p["ground"])
+    ground = ground_plane(tex, s, hz, p.get("spread", 2.4), dof=s * p.get("dof", 0.008))
+    _, y = coords(s, s)
+    haze = np.exp(-((y - hz) / 0.05)) * (y >= hz)
+    ground = lerp(ground, fill(s, s, p.get("haze", "#dfe6ea")), haze * p.get("haze_strength", 0.35))
+    img = lerp(sky, ground, smoothstep(hz - 0.002, hz + 0.004, y))
+    ang = p.get("light", 60)
+    img *= directional_light(s, ang, p.get("falloff", 0.1))[..., None]
+    if p.get("sun"):
+        sx = 0.5 + 0.45 * math.cos(math.radians(ang))
+        sun = hotspot(s, sx, 0.12, 0.35, 1.0) - 1
+        img = img + sun[..., None] * hex_rgb(p["sun"]) * 0.45
+    if p.get("leaves"):
+        img *= leaf_shadows(rng, s, p["leaves"], ang)[..., None]
+    if p.get("ground_top"):  # a tabletop or rock in the foreground on which the product stands
+        gt = p["ground_top"]
+        top_tex = material(rng, s, s, gt["surface"])
+        plane = ground_plane(top_tex, s, gt["y"], 1.4, dof=s * 0.003)
+        m = smoothstep(gt["y"] - 0.001, gt["y"] + 0.002, y).astype(np.float32)
+        plane *= directional_light(s, ang, 0.1)[..., None]
+        img = lerp(img * (1 - 0.0 * m[..., None]), plane, m)
+        img *= (1 - 0.2 * np.exp(-(((y - gt["y"]) / 0.006) ** 2)))[..., None]
+    img *= vignette(s, p.get("vignette", 0.2))[..., None]
+    return img
+
+
+def gen_atmosphere(rng, s: int, p: Mapping[str, Any]) -> Array:
+    """Mood scenes: bokeh lights (or stars, caustics, speed lines) over a glossy or matte surface."""
+    hz = p.get("horizon", 0.66)
+    style = p.get("style", "bokeh")
+    if style == "stars":
+        back = scenery(rng, s, hz, {**p, "far": "stars", "far_blur": 0.0})
+    elif style == "caustics":
+        back = caustics(rng, s, p["base"], p.get("light_color", "#e8fbff"))
+    elif style == "speed":
+        back = speed_lines(rng, s, p["base"], p.get("colors", ["#ff3b30"]))
+    elif style == "sparks":
+        back = bokeh_field(rng, s, p["base"], p["colors"], 26, size=(0.01, 0.05), blur_px=0.003)
+        back = sparks(back, rng, s, p["colors"][0])
+    else:
+        back = bokeh_field(
+            rng, s, p["base"], p["colors"], p.get("count", 45), tuple(p.get("size", (0.03, 0.11)))
+        )
+    if p.get("hearts"):
+        back = hearts(back, rng, s, p["hearts"])
+    if p.get("snow"):
+        back = snowfall(back, rng, s)
+    surf = p.get("surface")
+    _, y = coords(s, s)
+    if surf:
+        tex = material(rng, s, s, surf)
+        floor = ground_plane(tex, s, hz, 1.8, dof=s * 0.004)
+        gloss = p.get("gloss", 0.0)
+        if gloss:
+            refl = cv2.flip(back, 0)
+            shift = int((2 * hz - 1) * s)
+            refl = np.roll(refl, shift, axis=0)
+            refl = blur(refl, s * 0.006)
+            floor = lerp(floor, refl, gloss * np.exp(-(y - hz) / 0.25) * (y >= hz))
+        img = lerp(back, floor, smoothstep(hz - 0.0015, hz + 0.0015, y))
+        img *= (1 - 0.2 * np.exp(-(((y - hz) / 0.008) ** 2)))[..., None]
+    else:
+        img = back
+    if p.get("podium"):
+        pd = p["podium"]
+        img = podium(img, s, pd.get("x", 0.5), pd["top"], pd["r"], pd["h"], pd["color"], p.get("light", 120))
+    if p.get("leaves"):
+        img *= leaf_shadows(rng, s, p["leaves"], p.get("light", 135))[..., None]
+    img *= directional_light(s, p.get("light", 120), p.get("falloff", 0.08))[..., None]
+    img *= vignette(s, p.get("vignette", 0.3))[..., None]
+    return img
+
+
+def caustics(rng, s: int, base: str, light: str) -> Array:
+    x, y = coords(s, s)
+    n1 = noise(rng, s, s, 7, 2)
+    n2 = noise(rng, s, s, 7, 2)
+    c = (1 - np.abs(np.sin((n1 * 3 + x * 2) * math.pi))) ** 10 + (
+        1 - np.abs(np.sin((n2 * 3 + y * 2) * math.pi))
+    ) ** 10
+    c = blur(c.astype(np.float32), s / 500)
+    img = colorize(y, _shade(base, 1.1), _shade(base, 0.8))
+    return img + (0.35 * c)[..., None] * hex_rgb(light)
+
+
+def speed_lines(rng, s: int, base: str, colors) -> Array:
+    x, y = coords(s, s)
+    img = colorize(y, _shade(base, 1.3), _shade(base, 0.7))
+    canvas = np.zeros((s, s, 3), np.float32)
+    for _ in range(60):
+        yy = rng.uniform(0.05, 0.65)
+        x0 = rng.uniform(-0.3, 0.7)
+        ln = rng.uniform(0.2, 0.7)
+        th = rng.uniform(0.001, 0.005)
+        col = hex_rgb(colors[int(rng.integers(len(colors)))]) * rng.uniform(0.4, 1)
+        m = (
+            np.exp(-(((y - yy) / th) ** 2))
+            * smoothstep(x0, x0 + ln * 0.3, x)
+            * smoothstep(x0 + ln, x0 + ln * 0.7, x)
+        )
+        canvas += m[..., None] * col
+    canvas = cv2.GaussianBlur(canvas, (0, 0), sigmaX=s / 120, sigmaY=s / 1500)
+    return img + canvas * 1.5
+
+
+def sparks(img: Array, rng, s: int, color: str) -> Array:
+    canvas = np.zeros((s, s), np.float32)
+    for _ in range(140):
+        x0, y0 = rng.uniform(0.2, 0.8), rng.uniform(0.05, 0.6)
+        a = rng.uniform(-0.8, 0.8) - math.pi / 2
+        ln = rng.uniform(0.02, 0.09)
+        x1, y1 = x0 + ln * math.cos(a), y0 - ln * math.sin(a)
+        cv2.line(
+            canvas,
+            (int(x0 * s), int(y0 * s)),
+            (int(x1 * s), int(y1 * s)),
+            float(rng.uniform(0.4, 1)),
+            max(1, s // 900),
+        )
+    glow = blur(canvas, s / 300)
+    return img + (canvas * 0.8 + glow * 2)[..., None] * hex_rgb(color)
+
+
+def hearts(img: Array, rng, s: int, colors) -> Array:
+    x, y = coords(s, s)
+    layer = np.zeros((s, s, 3), np.float32)
+    for _ in range(22):
+        cx, cy = rng.uniform(0, 1), rng.uniform(0, 0.6)
+        r = rng.uniform(0.02, 0.06)
+        u, v = (x - cx) / r, -(y - cy) / r
+        f = (u**2 + v**2 - 1) ** 3 - u**2 * v**3
+        m = smoothstep(0.05, -0.05, f)
+        layer = np.maximum(
+            layer, m[..., None] * hex_rgb(colors[int(rng.integers(len(colors)))]) * rng.uniform(0.4, 0.9)
+        )
+    return 1 - (1 - img) * (1 - blur(layer, s * 0.004))
+
+
+def snowfall(img: Array, rng, s: int) -> Array:
+    canvas = np.zeros((s, s), np.float32)
+    for _ in range(500):
+        cx, cy = int(rng.uniform(0, s)), int(rng.uniform(0, s * 0.7))
+        cv2.circle(
+            canvas, (cx, cy), max(1, int(rng.uniform(0.001, 0.005) * s)), float(rng.uniform(0.4, 1)), -1
+        )
+    canvas = blur(canvas, s / 900)
+    return img + (canvas * 0.8)[..., None]
+
+
+def gen_promo(rng, s: int, p: Mapping[str, Any]) -> Array:
+    """Sale layout: bold colour, sunburst or blocks, a podium for the product, confetti, and an empty
+    band at the top for the merchant's headline."""
+    style = p.get("style", "rays")
+    c0, c1 = p["colors"][0], p["colors"][1]
+    x, y = coords(s, s)
+    if style == "rays":
+        img = sunburst(s, 0.5, 0.62, p.get("rays", 16), c0, c1)
+    elif style == "split":
+        diag = (x * 0.5 + y) > 0.95
+        img = lerp(
+            colorize(y, _shade(c0, 1.1), _shade(c0, 0.85)),
+            colorize(y, c1, _shade(c1, 0.9)),
+            blur(diag.astype(np.float32), s / 800),
+        )
+    elif style == "arches":
+        img = colorize(y, _shade(c0, 1.05), _shade(c0, 0.9))
+        img = geo_shapes(
+            img,
+            rng,
+            s,
+            [
+                {"kind": "arch", "x": 0.5, "w": 0.62, "top": 0.2, "bottom": 0.9, "color": c1},
+                {
+                    "kind": "circle",
+                    "x": 0.82,
+                    "y": 0.22,
+                    "r": 0.07,
+                    "color": p["colors"][2] if len(p["colors"]) > 2 else c1,
+                    "alpha": 0.8,
+                },
+            ],
+        )
+    else:  # "gradient": calm gradient with a glow behind the product
+        img = colorize(y, c0, c1)
+        img *= hotspot(s, 0.5, 0.6, 0.3, 0.25)[..., None]
+    # a soft floor so the podium stands on something
+    hz = p.get("horizon", 0.8)
+    floor = colorize(
+        smoothstep(hz, 1.0, y), _shade(p.get("floor", c0), 0.95), _shade(p.get("floor", c0), 0.8)
+    )
+    img = lerp(img, floor, smoothstep(hz - 0.003, hz + 0.003, y))
+    pd = p.get("podium")
+    if pd:
+        img = podium(img, s, 0.5, pd["top"], pd["r"], pd["h"], pd["color"], p.get("light", 120))
+        if pd.get("second"):
+            img = podium(
+                img,
+                s,
+                pd.get("x2", 0.78),
+                pd["top"] + 0.07,
+                pd["r"] * 0.5,
+                pd["h"] - 0.07,
+                pd["second"],
+                p.get("light", 120),
+            )
+    keep = [tuple(p.get("text_box", (0.08, 0.05, 0.92, 0.27))), (0.2, 0.3, 0.8, 0.95)]
+    img = confetti(img, rng, s, p.get("confetti", p["colors"]), p.get("confetti_n", 70), keep)
+    img *= vignette(s, p.get("vignette", 0.15))[..., None]
+    return img
+
+
+GENERATORS: dict[str, Callable[[np.random.Generator, int, Mapping[str, Any]], Array]] = {
+    "sweep": gen_sweep,
+    "tabletop": gen_tabletop,
+    "room": gen_room,
+    "outdoor": gen_outdoor,
+    "atmosphere": gen_atmosphere,
+    "promo": gen_promo,
+}
+
+
+def render(kind: str, params: Mapping[str, Any], seed: int, side: int) -> Array:
+    """Render one scene as an (side, side, 3) uint8 array."""
+    rng = np.random.default_rng(seed)
+    img = GENERATORS[kind](rng, side, params)
+    return finish(np.clip(img, 0, 1), rng, params.get("grain", 0.010))
