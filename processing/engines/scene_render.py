@@ -410,10 +410,16 @@ def bokeh_field(
         cx, cy = rng.uniform(-0.05, 1.05), rng.uniform(-0.05, 0.9)
         r = rng.uniform(*size)
         col = hex_rgb(colors[int(rng.integers(len(colors)))])
-        disc = smoothstep(r, r * 0.92, np.sqrt((x - cx) ** 2 + (y - cy) ** 2))
-        # a slightly brighter rim, like real lens bokeh
-        rim = smoothstep(r * 0.75, r * 0.95, np.sqrt((x - cx) ** 2 + (y - cy) ** 2)) * disc
-        layer += (disc * rng.uniform(0.25, 0.7) + rim * 0.15)[..., None] * col
+        gain = rng.uniform(0.25, 0.7)
+        # work in the disc's bounding box only
+        xa, xb = max(0, int((cx - r) * s) - 2), min(s, int((cx + r) * s) + 3)
+        ya, yb = max(0, int((cy - r) * s) - 2), min(s, int((cy + r) * s) + 3)
+        if xb <= xa or yb <= ya:
+            continue
+        d = np.sqrt((x[ya:yb, xa:xb] - cx) ** 2 + (y[ya:yb, xa:xb] - cy) ** 2)
+        disc = smoothstep(r, r * 0.92, d)
+        rim = smoothstep(r * 0.75, r * 0.95, d) * disc  # a slightly brighter rim, like real lens bokeh
+        layer[ya:yb, xa:xb] += (disc * gain + rim * 0.15)[..., None] * col
     layer = blur(layer, blur_px * s)
     return 1 - (1 - img) * (1 - np.clip(layer, 0, 1))  # screen blend
 
@@ -706,9 +712,13 @@ def bokeh_mask(rng, s: int, count: int, y0: float, y1: float, color: str) -> Arr
     for _ in range(count):
         cx, cy = rng.uniform(0, 1), rng.uniform(y0, y1)
         r = rng.uniform(0.01, 0.035)
-        layer = np.maximum(
-            layer, smoothstep(r, r * 0.9, np.sqrt((x - cx) ** 2 + (y - cy) ** 2)) * rng.uniform(0.3, 1)
-        )
+        v = rng.uniform(0.3, 1)
+        xa, xb = max(0, int((cx - r) * s) - 2), min(s, int((cx + r) * s) + 3)
+        ya, yb = max(0, int((cy - r) * s) - 2), min(s, int((cy + r) * s) + 3)
+        if xb <= xa or yb <= ya:
+            continue
+        d = np.sqrt((x[ya:yb, xa:xb] - cx) ** 2 + (y[ya:yb, xa:xb] - cy) ** 2)
+        layer[ya:yb, xa:xb] = np.maximum(layer[ya:yb, xa:xb], smoothstep(r, r * 0.9, d) * v)
     layer = blur(layer, s * 0.003)
     return layer[..., None] * hex_rgb(color)
 
@@ -845,12 +855,15 @@ def hearts(img: Array, rng, s: int, colors) -> Array:
     for _ in range(22):
         cx, cy = rng.uniform(0, 1), rng.uniform(0, 0.6)
         r = rng.uniform(0.02, 0.06)
-        u, v = (x - cx) / r, -(y - cy) / r
+        col = hex_rgb(colors[int(rng.integers(len(colors)))]) * rng.uniform(0.4, 0.9)
+        xa, xb = max(0, int((cx - 1.3 * r) * s)), min(s, int((cx + 1.3 * r) * s) + 1)
+        ya, yb = max(0, int((cy - 1.3 * r) * s)), min(s, int((cy + 1.3 * r) * s) + 1)
+        if xb <= xa or yb <= ya:
+            continue
+        u, v = (x[ya:yb, xa:xb] - cx) / r, -(y[ya:yb, xa:xb] - cy) / r
         f = (u**2 + v**2 - 1) ** 3 - u**2 * v**3
         m = smoothstep(0.05, -0.05, f)
-        layer = np.maximum(
-            layer, m[..., None] * hex_rgb(colors[int(rng.integers(len(colors)))]) * rng.uniform(0.4, 0.9)
-        )
+        layer[ya:yb, xa:xb] = np.maximum(layer[ya:yb, xa:xb], m[..., None] * col)
     return 1 - (1 - img) * (1 - blur(layer, s * 0.004))
 
 
