@@ -120,7 +120,7 @@ def test_it_sizes_by_category_and_any_aspect():
         res = scenes.compose(make_cutout(), "10001", category=7, output_size=size)
         assert res.image.size == size
         x0, y0, x1, y1 = res.geometry.subject_box
-        assert 0 <= x0 and x1 <= size[0] and 0 <= y0 and y1 <= size[1]
+        assert x0 >= 0 and x1 <= size[0] and y0 >= 0 and y1 <= size[1]
 
 
 def test_it_renders_a_consistent_set():

@@ -220,8 +220,11 @@ def palette_match(product_palette: Iterable[Any], scene_palette: Sequence[str]) 
 
 # ---------------------------------------------------------------- recommendation
 
-W_CATEGORY, W_TITLE, W_PALETTE = 0.55, 0.30, 0.15
-CATEGORY_TEMPERATURE = {"e5": 0.012, "use": 0.04, "keyword": 1.0}
+W_CATEGORY, W_TITLE, W_PALETTE, W_TYPE = 0.55, 0.30, 0.15, 0.12
+# Studio and promotion scenes suit nearly any listing; outdoor and mood scenes only when the product or
+# its title calls for them (the title similarity lifts those when it does).
+TYPE_PRIOR = {1: 1.0, 4: 0.9, 3: 0.6, 2: 0.5}
+CATEGORY_TEMPERATURE = {"e5": 0.008, "use": 0.03, "keyword": 1.0}
 
 
 @dataclass
@@ -273,6 +276,8 @@ _KEYWORD_INDEX: KeywordIndex | None = None
 def title_category_probs(title: str, backend: str = DEFAULT_BACKEND, cache_path=None) -> dict[int, float]:
     """Category probabilities read off a product title (softmax over similarities to the anchors)."""
     cids = sorted(CATEGORY_ANCHORS)
+    if backend == "keyword-plain":
+        return {}
     if backend == "keyword":
         idx = KeywordIndex(_anchor_texts())
         s = idx.scores(title).reshape(len(cids), -1).max(axis=1)
@@ -300,7 +305,7 @@ def _sub_cache(cache_path, tag: str):
 def title_scene_similarity(title: str, backend: str = DEFAULT_BACKEND, cache_path=None) -> np.ndarray:
     """Raw similarity of the title to every preset's description, in PRESETS order."""
     texts = [p.text() for p in PRESETS]
-    if backend == "keyword":
+    if backend in ("keyword", "keyword-plain"):
         global _KEYWORD_INDEX
         if _KEYWORD_INDEX is None:
             _KEYWORD_INDEX = KeywordIndex(texts)
@@ -383,6 +388,7 @@ def recommend(
             )
         if sims is not None:
             parts.append((W_TITLE, float(sims[i])))
+            parts.append((W_TYPE, max(TYPE_PRIOR[t] for t in p.scene_types)))
             reasons.append(
                 {"signal": "title_similarity", "score": round(float(sims[i]), 4), "backend": backend}
             )
