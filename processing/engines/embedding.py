@@ -9,8 +9,10 @@ measurement: on the dev search set the larger variants were 1.5-2x slower and no
 Embedding recipe (each choice measured on the dev search set):
 - letterbox to 224x224 (padding with the image's own border colour) instead of squashing: keeps the
   product's aspect ratio, which matters for cropped or rotated uploads;
-- generalized-mean pooling (p=3) of the last 1280-channel feature map instead of average pooling: it
-  weights the strongest local responses (the product) above the flat background;
+- the search vector is the mean-pooled output of the last MBConv block (320 channels), L2-normalised. It
+  retrieved as well as the 1280-d penultimate layer with generalized-mean pooling (p=3, also exposed as
+  `head_vector`) on the dev set, and at a quarter of the size it makes a 1M-image HNSW index 4x cheaper
+  to build, store and search;
 - the image and its mirror run as a batch of two and their descriptors are averaged, so a mirrored upload
   embeds like the original.
 """
@@ -28,7 +30,8 @@ from PIL import Image, ImageOps
 
 DEFAULT_MODEL_NAME = "efficientnet_lite0"
 INPUT_SIZE = 224
-EMBEDDING_DIM = 1280
+EMBEDDING_DIM = 320  # search vector: mean-pooled last MBConv block output
+HEAD_DIM = 1280  # GeM-pooled 1280-channel head (penultimate layer), for callers that want it
 GEM_P = 3.0
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +58,8 @@ def imagenet_labels() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Embedding:
-    vector: np.ndarray  # (EMBEDDING_DIM,) float32, L2-normalised
+    vector: np.ndarray  # (EMBEDDING_DIM,) float32, L2-normalised: the search vector
+    head_vector: np.ndarray  # (HEAD_DIM,) float32, L2-normalised GeM of the penultimate layer
     probs: np.ndarray  # (1000,) float32 ImageNet softmax
     activation: np.ndarray  # (fh, fw) float32 in 0..1, where the network "looks": a coarse objectness hint
     # (x0, y0, x1, y1) of the original image inside the letterboxed input, in activation-map units 0..1
@@ -87,6 +91,10 @@ def to_input(image: Image.Image) -> np.ndarray:
 def gem(fmap: np.ndarray, p: float = GEM_P) -> np.ndarray:
     """Generalized-mean pooling over H, W of an (N, C, H, W) ReLU6 feature map."""
     return (np.clip(fmap, 1e-6, None) ** p).mean(axis=(2, 3)) ** (1.0 / p)
+
+
+def _l2(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -151,23 +159,23 @@ class ImageEmbedder:
             n = len(chunk)
             if self.flip:
                 x = np.concatenate([x, x[..., ::-1]])
-            fmap, logits = session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32)})
-            desc = gem(fmap)
+            fmap, logits, blocks = session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32)})
+            desc = _l2(blocks.mean(axis=(2, 3)))
+            head = _l2(gem(fmap))
             probs = _softmax(logits)
             act = fmap.mean(axis=1)
             if self.flip:
-                desc = (desc[:n] / np.linalg.norm(desc[:n], axis=1, keepdims=True)) + (
-                    desc[n:] / np.linalg.norm(desc[n:], axis=1, keepdims=True)
-                )
+                desc = _l2(desc[:n] + desc[n:])
+                head = _l2(head[:n] + head[n:])
                 probs = (probs[:n] + probs[n:]) / 2
                 act = (act[:n] + act[n:, :, ::-1]) / 2
-            desc = desc / np.maximum(np.linalg.norm(desc, axis=1, keepdims=True), 1e-12)
             for i in range(n):
                 a = act[i]
                 a = (a - a.min()) / max(float(a.max() - a.min()), 1e-6)
                 out.append(
                     Embedding(
                         vector=desc[i].astype(np.float32),
+                        head_vector=head[i].astype(np.float32),
                         probs=probs[i].astype(np.float32),
                         activation=a.astype(np.float32),
                         content_box=boxed[i][1],

@@ -24,10 +24,15 @@ class FeaturesAndLogits(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        fmap = self.net.extract_features(x)
-        logits = self.net._fc(fmap.mean(dim=(2, 3)))
-        return fmap, logits
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        net = self.net
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        for block in net._blocks:
+            x = block(x)
+        blocks = x  # last MBConv output (320 channels at width 1.0): a compact descriptor source
+        fmap = net._swish(net._bn1(net._conv_head(blocks)))
+        logits = net._fc(fmap.mean(dim=(2, 3)))
+        return fmap, logits, blocks
 
 
 def reference_input(size: int) -> np.ndarray:
@@ -53,13 +58,13 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".onnx.tmp")
     with torch.no_grad():
-        fmap, logits = model(sample)
+        fmap, logits, _ = model(sample)
         torch.onnx.export(
             model,
             (sample,),
             str(tmp),
             input_names=["image"],
-            output_names=["features", "logits"],
+            output_names=["features", "logits", "blocks"],
             dynamic_axes={
                 "image": {0: "n", 2: "h", 3: "w"},
                 "features": {0: "n", 2: "fh", 3: "fw"},

@@ -1,0 +1,403 @@
+"""Benchmark search by picture on the dev set (or any set with the same manifest layout).
+
+    .venv/bin/python bench/search.py [--data DIR] [--quick] [--skip-scale] [--backends]
+
+Quality: recall@1/@10 and mAP by product, distractors rejected at the engine's score threshold, category
+accuracy; speed: end-to-end query latency from image bytes (small catalog and with 100k indexed images),
+indexing throughput; scale: synthetic vectors at 100k and 1M (skipped by --quick), approximate vs exact
+recall@10. Baselines in the same run: perceptual hash (imagehash, bench-only dependency), colour histogram,
+global embedding without re-ranking. Figures are printed LAST, as one block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from processing.engines.embedding import EMBEDDING_DIM, get_embedder  # noqa: E402
+from processing.engines.search import SAME_PRODUCT_THRESHOLD, SearchEngine  # noqa: E402
+from processing.engines.search_category import CATALOG_SLUGS  # noqa: E402
+from processing.engines.search_index import VectorIndex  # noqa: E402
+
+DEFAULT_DATA = Path("/work/shared/data/dev/search")
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def product_ranking(image_scores: list[tuple[int, float]], product_of: dict[int, str]) -> list[str]:
+    best: dict[str, float] = {}
+    for iid, sc in image_scores:
+        p = product_of[iid]
+        if sc > best.get(p, -1e9):
+            best[p] = sc
+    return sorted(best, key=lambda p: -best[p])
+
+
+def rank_metrics(rankings: list[list[str]], expected: list[str]) -> dict[str, float]:
+    r1 = r10 = ap = 0.0
+    for ranking, exp in zip(rankings, expected, strict=True):
+        if ranking[:1] == [exp]:
+            r1 += 1
+        if exp in ranking[:10]:
+            r10 += 1
+        if exp in ranking:
+            ap += 1.0 / (ranking.index(exp) + 1)  # one relevant product per query: AP = 1/rank
+    n = max(1, len(expected))
+    return {"recall@1": r1 / n, "recall@10": r10 / n, "mAP": ap / n}
+
+
+# ---- baselines --------------------------------------------------------------------------------------------
+
+
+def colour_hist(img: Image.Image) -> np.ndarray:
+    hsv = np.asarray(img.convert("RGB").resize((128, 128)).convert("HSV")).reshape(-1, 3)
+    h, _ = np.histogramdd(hsv, bins=(16, 4, 4), range=((0, 256), (0, 256), (0, 256)))
+    h = h.ravel().astype(np.float32)
+    return h / h.sum()
+
+
+def run_baselines(cat_imgs, cat_ids, queries, product_of):
+    import imagehash
+
+    out = {}
+    hashes = [imagehash.phash(im, hash_size=16) for im in cat_imgs]
+    hists = np.stack([colour_hist(im) for im in cat_imgs])
+    ph_rank, hist_rank, expected = [], [], []
+    for q in queries:
+        if q["expected_product_id"] is None:
+            continue
+        img = Image.open(io.BytesIO(q["bytes"])).convert("RGB")
+        qh = imagehash.phash(img, hash_size=16)
+        ph_scores = [(iid, -float(qh - h)) for iid, h in zip(cat_ids, hashes, strict=True)]
+        qc = colour_hist(img)
+        inter = np.minimum(hists, qc).sum(axis=1)
+        hist_scores = list(zip(cat_ids, inter.tolist(), strict=True))
+        ph_rank.append(product_ranking(ph_scores, product_of))
+        hist_rank.append(product_ranking(hist_scores, product_of))
+        expected.append(q["expected_product_id"])
+    out["phash"] = rank_metrics(ph_rank, expected)
+    out["colour histogram"] = rank_metrics(hist_rank, expected)
+    return out
+
+
+# ---- synthetic scale --------------------------------------------------------------------------------------
+
+
+def clustered_vectors(n: int, dim: int, rng: np.random.Generator, n_clusters: int = 5000) -> np.ndarray:
+    """Synthetic stand-ins for embeddings: clusters (products come in kinds) in a 64-d latent space,
+    mapped linearly into `dim` dims plus 20% isotropic noise. Real CNN embeddings concentrate their
+    variance in a few dozen directions; isotropic Gaussian vectors, where every point is nearly
+    equidistant from every other, would make any index look worse than it is on real data."""
+    latent = 64
+    proj = np.linalg.qr(rng.standard_normal((dim, latent)))[0].T.astype(np.float32)  # (latent, dim)
+    centres = rng.standard_normal((n_clusters, latent), dtype=np.float32)
+    out = np.empty((n, dim), np.float32)
+    for s in range(0, n, 50_000):
+        e = min(n, s + 50_000)
+        z = centres[rng.integers(0, n_clusters, e - s)] + 0.6 * rng.standard_normal(
+            (e - s, latent), dtype=np.float32
+        )
+        v = z @ proj
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        v += 0.5 / np.sqrt(dim) * rng.standard_normal((e - s, dim), dtype=np.float32)
+        out[s:e] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
+
+
+def near_copies(vecs: np.ndarray, rng: np.random.Generator, cos: float = 0.9) -> np.ndarray:
+    """Queries at about `cos` similarity to a stored vector (a real upload of a catalog product scores ~0.9)."""
+    d = vecs.shape[1]
+    noise = rng.standard_normal(vecs.shape, dtype=np.float32)
+    noise -= (noise * vecs).sum(1, keepdims=True) * vecs
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    q = cos * vecs + np.sqrt(1 - cos**2) * noise
+    return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32) if d else q
+
+
+def scale_test(n: int, dim: int, n_queries: int, rng: np.random.Generator) -> dict[str, float]:
+    vecs = clustered_vectors(n, dim, rng)
+    qs = near_copies(vecs[rng.integers(0, n, n_queries)], rng)
+    # exact top-10 by blocks (keeps memory flat at 1M)
+    best_s = np.full((n_queries, 10), -2.0, np.float32)
+    best_i = np.zeros((n_queries, 10), np.int64)
+    for s in range(0, n, 100_000):
+        sims = qs @ vecs[s : s + 100_000].T
+        cand_s = np.concatenate([best_s, sims], axis=1)
+        cand_i = np.concatenate([best_i, np.arange(s, s + sims.shape[1])[None].repeat(n_queries, 0)], axis=1)
+        top = np.argpartition(-cand_s, 9, axis=1)[:, :10]
+        best_s = np.take_along_axis(cand_s, top, 1)
+        best_i = np.take_along_axis(cand_i, top, 1)
+    t = time.perf_counter()
+    exact_times = []
+    ex = VectorIndex(dim, approx_threshold=None)
+    ex.add(np.arange(min(n, 100_000)), vecs[: min(n, 100_000)])
+    for q in qs[:20]:
+        t = time.perf_counter()
+        ex.search(q, 10)
+        exact_times.append((time.perf_counter() - t) * 1000 * (n / min(n, 100_000)))
+    del ex
+    gc.collect()
+    idx = VectorIndex(dim, approx_threshold=0)
+    t = time.perf_counter()
+    for s in range(0, n, 100_000):
+        idx.add(np.arange(s, min(n, s + 100_000)), vecs[s : s + 100_000])
+    build_s = time.perf_counter() - t
+    del vecs
+    gc.collect()
+    times, rec = [], []
+    for q, gt in zip(qs, best_i, strict=True):
+        t = time.perf_counter()
+        ids, _ = idx.search(q, 10)
+        times.append((time.perf_counter() - t) * 1000)
+        rec.append(len(set(ids.tolist()) & set(gt.tolist())) / 10)
+    return {
+        "n": n,
+        "build_s": build_s,
+        "ann_p50_ms": pct(times, 50),
+        "ann_p95_ms": pct(times, 95),
+        "exact_est_ms": statistics.median(exact_times),
+        "recall@10": float(np.mean(rec)),
+    }
+
+
+def compare_backends(n: int, dim: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """usearch vs faiss-cpu vs hnswlib, same HNSW parameters (M=16, efC=128, ef=128)."""
+    vecs = clustered_vectors(n, dim, rng)
+    qs = near_copies(vecs[rng.integers(0, n, 100)], rng)
+    gt = np.argsort(-(qs @ vecs.T), axis=1)[:, :10]
+    res: dict[str, dict[str, float]] = {}
+
+    def measure(name, build, query):
+        t = time.perf_counter()
+        obj = build()
+        b = time.perf_counter() - t
+        times, rec = [], []
+        for q, g in zip(qs, gt, strict=True):
+            t = time.perf_counter()
+            ids = query(obj, q)
+            times.append((time.perf_counter() - t) * 1000)
+            rec.append(len(set(np.asarray(ids).tolist()) & set(g.tolist())) / 10)
+        res[name] = {"build_s": b, "p50_ms": pct(times, 50), "recall@10": float(np.mean(rec))}
+
+    def b_usearch():
+        ix = VectorIndex(dim, approx_threshold=0)
+        ix.add(np.arange(n), vecs)
+        return ix
+
+    measure("usearch f16", b_usearch, lambda ix, q: ix.search(q, 10)[0])
+    try:
+        import faiss
+
+        def b_faiss():
+            ix = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
+            ix.hnsw.efConstruction = 128
+            ix.add(vecs)
+            ix.hnsw.efSearch = 128
+            return ix
+
+        measure("faiss-cpu HNSWFlat", b_faiss, lambda ix, q: ix.search(q[None], 10)[1][0])
+    except ImportError:
+        pass
+    try:
+        import hnswlib
+
+        def b_hnsw():
+            ix = hnswlib.Index(space="ip", dim=dim)
+            ix.init_index(max_elements=n, ef_construction=128, M=16)
+            ix.add_items(vecs, np.arange(n))
+            ix.set_ef(128)
+            return ix
+
+        measure("hnswlib", b_hnsw, lambda ix, q: ix.knn_query(q, 10)[0][0])
+    except ImportError:
+        pass
+    return res
+
+
+# ---- main -------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--quick", action="store_true", help="skip the 1M-vector scale test")
+    ap.add_argument("--skip-scale", action="store_true", help="skip all synthetic scale tests")
+    ap.add_argument("--backends", action="store_true", help="compare usearch / faiss / hnswlib at 100k")
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args()
+
+    manifest = json.loads((args.data / "manifest.json").read_text())
+    products = manifest["products"]
+    product_of: dict[int, str] = {}
+    slug_of: dict[str, str] = {p["product_id"]: p["category"] for p in products}
+    cat_imgs, cat_ids, cat_bytes = [], [], []
+    for p in products:
+        for im in p["images"]:
+            iid = len(cat_ids)
+            product_of[iid] = p["product_id"]
+            data = (args.data / im["file"]).read_bytes()
+            cat_bytes.append(data)
+            cat_ids.append(iid)
+    queries = []
+    for q in manifest["queries"]:
+        q = dict(q)
+        q["bytes"] = (args.data / q["file"]).read_bytes()
+        queries.append(q)
+
+    embedder = get_embedder()
+    embedder.ensure_loaded()
+    engine = SearchEngine(embedder=embedder)
+
+    # indexing throughput: decode + features + add, from bytes
+    t = time.perf_counter()
+    feats = {}
+    for iid, data in zip(cat_ids, cat_bytes, strict=True):
+        img = Image.open(io.BytesIO(data)).convert("RGB")
+        cat_imgs.append(img)
+        feats[iid] = engine.extract_features(img)
+    engine.add_many(feats)
+    index_s = time.perf_counter() - t
+    local_kb = np.mean([len(f.local) for f in feats.values()]) / 1024
+
+    def evaluate(eng: SearchEngine, rerank: bool, label: str):
+        rankings, expected, lat, dist_top, pos_ok, cat_ok, cat_vote_ok, per_stage = (
+            [],
+            [],
+            [],
+            [],
+            0,
+            0,
+            0,
+            [],
+        )
+        n_pos = 0
+        for q in queries:
+            t0 = time.perf_counter()
+            res = eng.search(q["bytes"], num=100, rerank=rerank)
+            lat.append((time.perf_counter() - t0) * 1000)
+            per_stage.append(res.timings)
+            scores = [(h.image_id, h.score if rerank else h.similarity) for h in res.hits]
+            top_score = res.hits[0].score if res.hits else 0.0
+            ranking = product_ranking(scores, product_of)
+            if q["expected_product_id"] is None:
+                dist_top.append(top_score)
+                continue
+            n_pos += 1
+            rankings.append(ranking)
+            expected.append(q["expected_product_id"])
+            if ranking[:1] == [q["expected_product_id"]] and top_score >= SAME_PRODUCT_THRESHOLD:
+                pos_ok += 1
+            true_cat = CATALOG_SLUGS[q["category"]]
+            cat_ok += res.catalog_category == true_cat
+            voted = (
+                CATALOG_SLUGS[slug_of[ranking[0]]]
+                if top_score >= SAME_PRODUCT_THRESHOLD
+                else res.catalog_category
+            )
+            cat_vote_ok += voted == true_cat
+        m = rank_metrics(rankings, expected)
+        m["distractors_rejected"] = (
+            float(np.mean([s < SAME_PRODUCT_THRESHOLD for s in dist_top])) if rerank else None
+        )
+        m["positives_accepted"] = pos_ok / max(1, n_pos) if rerank else None
+        m["category_acc_imagenet"] = cat_ok / max(1, n_pos)
+        m["category_acc_with_match"] = cat_vote_ok / max(1, n_pos)
+        m["p50_ms"] = pct(lat, 50)
+        m["p95_ms"] = pct(lat, 95)
+        stages = {k: pct([s.get(k, 0) * 1000 for s in per_stage], 50) for k in per_stage[0]}
+        m["stage_p50_ms"] = stages
+        return m
+
+    evaluate(engine, True, "warm-up") if os.environ.get("BENCH_WARMUP") else None
+    full = evaluate(engine, True, "engine")
+    glob = evaluate(engine, False, "global")
+    baselines = {} if args.no_baselines else run_baselines(cat_imgs, cat_ids, queries, product_of)
+
+    # latency with 100k indexed images: the 235 real ones plus synthetic vectors in an approximate index
+    rng = np.random.default_rng(7)
+    big = VectorIndex(EMBEDDING_DIM, approx_threshold=0)
+    filler = 100_000 - len(cat_ids)
+    t = time.perf_counter()
+    for s in range(0, 2 * filler, 50_000):
+        n = min(50_000, 2 * filler - s)
+        big.add(np.arange(10**7 + s, 10**7 + s + n), clustered_vectors(n, EMBEDDING_DIM, rng))
+    big_build_s = time.perf_counter() - t
+    big_engine = SearchEngine(index=big, local_features=engine.local_features, embedder=embedder)
+    big_engine.add_many(feats, keep_local=False)
+    product_of.update({(10**7 + i) // 2: "synthetic" for i in range(0, 2 * filler, 2)})
+    at100k = evaluate(big_engine, True, "100k")
+    del big, big_engine
+    gc.collect()
+
+    backends = compare_backends(100_000, EMBEDDING_DIM, rng) if args.backends else {}
+    scale = []
+    if not args.skip_scale:
+        scale.append(scale_test(100_000, EMBEDDING_DIM, 200, rng))
+        if not args.quick:
+            scale.append(scale_test(1_000_000, EMBEDDING_DIM, 200, rng))
+
+    n_pos = sum(q["expected_product_id"] is not None for q in queries)
+    print("\n================ search-by-picture bench ================")
+    print(f"data: {args.data}  catalog {len(products)} products / {len(cat_ids)} images; ", end="")
+    print(f"{n_pos} queries + {len(queries) - n_pos} distractors; threshold {SAME_PRODUCT_THRESHOLD}")
+    print(
+        f"indexing: {len(cat_ids) / index_s:.1f} images/s ({index_s * 1000 / len(cat_ids):.0f} ms/image), "
+        f"local features {local_kb:.1f} KB/image"
+    )
+    hdr = f"{'method':34s} {'R@1':>6s} {'R@10':>6s} {'mAP':>6s} {'distr.rej':>9s} {'pos.acc':>7s} {'p50ms':>7s} {'p95ms':>7s}"
+    print(hdr)
+
+    def row(name, m):
+        dr = "-" if m.get("distractors_rejected") is None else f"{m['distractors_rejected']:.3f}"
+        pa = "-" if m.get("positives_accepted") is None else f"{m['positives_accepted']:.3f}"
+        p50 = f"{m['p50_ms']:.0f}" if "p50_ms" in m else "-"
+        p95 = f"{m['p95_ms']:.0f}" if "p95_ms" in m else "-"
+        print(
+            f"{name:34s} {m['recall@1']:6.3f} {m['recall@10']:6.3f} {m['mAP']:6.3f} {dr:>9s} {pa:>7s} {p50:>7s} {p95:>7s}"
+        )
+
+    row("engine (global + local rerank)", full)
+    row("engine @100k indexed (ANN)", at100k)
+    row("global embedding only", glob)
+    for name, m in baselines.items():
+        row(f"baseline: {name}", m)
+    print(
+        f"category accuracy (11 catalog cats): ImageNet mapping {full['category_acc_imagenet']:.3f}; "
+        f"with matched product's category {full['category_acc_with_match']:.3f}"
+    )
+    print(
+        "stage p50 ms (small catalog): " + ", ".join(f"{k} {v:.1f}" for k, v in full["stage_p50_ms"].items())
+    )
+    print(
+        "stage p50 ms (100k):          "
+        + ", ".join(f"{k} {v:.1f}" for k, v in at100k["stage_p50_ms"].items())
+    )
+    print(f"100k index build (synthetic, {EMBEDDING_DIM}-d f16 HNSW, 2 vectors/image): {big_build_s:.0f} s")
+    for name, r in backends.items():
+        print(
+            f"backend {name:20s} 100k build {r['build_s']:.0f} s, p50 {r['p50_ms']:.2f} ms, recall@10 {r['recall@10']:.3f}"
+        )
+    for r in scale:
+        print(
+            f"synthetic {r['n']:>9,d} x {EMBEDDING_DIM}: ANN p50 {r['ann_p50_ms']:.2f} ms p95 {r['ann_p95_ms']:.2f} ms, "
+            f"recall@10 vs exact {r['recall@10']:.3f}; exact numpy ~{r['exact_est_ms']:.0f} ms; build {r['build_s']:.0f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
