@@ -79,6 +79,7 @@ class Token:
 
 
 _OPS = (">=", "<=", "!=", ">", "<", "=")
+_DIGITS = frozenset("0123456789")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -123,9 +124,10 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("STR", text[i : j + 1], "".join(buf), i))
             i = j + 1
             continue
-        if c.isdigit() or (c == "-" and i + 1 < n and text[i + 1].isdigit()):
+        # ASCII digits only: str.isdigit() and int() also accept other scripts' digits
+        if c in _DIGITS or (c == "-" and i + 1 < n and text[i + 1] in _DIGITS):
             j = i + 1
-            while j < n and text[j].isascii() and text[j].isdigit():
+            while j < n and text[j] in _DIGITS:
                 j += 1
             if j < n and (text[j].isalnum() or text[j] in "._"):
                 raise InvalidFilterClause("malformed number", i)
