@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.core.signing import TimestampSigner
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
 from catalog.models import ApiToken, Team
@@ -52,6 +52,41 @@ class ApiProblem(Exception):
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+# --- the Aidge envelope, shared by every /ai/image/... endpoint -----------------------------------
+AIDGE_CODES = {
+    UNAUTHORIZED: (401, "unauthorized"),
+    RATE_LIMITED: (501, "rate limit exceed"),
+    MODEL_FAILED: (801, "model failed"),
+    INTERNAL: (500, "system error"),
+}
+
+
+def aidge_response(
+    request_id: str,
+    *,
+    data: dict | None = None,
+    problem: ApiProblem | None = None,
+    codes: dict[str, tuple[int, str]] | None = None,
+) -> JsonResponse:
+    """The Aidge envelope; `codes` adds an endpoint's own problem-kind → (resCode, label) entries."""
+    if problem is None:
+        code, message = 200, "success"
+    else:
+        code, label = {**AIDGE_CODES, **(codes or {})}.get(problem.kind, (700, "invalid input"))
+        # 700's message names the offending field, as the seed promises.
+        message = f"{label}: {problem.message}"
+    body = {
+        "data": data or {},
+        "requestId": request_id,
+        "success": problem is None,
+        "resCode": code,
+        "resMessage": message,
+        "code": "0" if problem is None else str(code),
+        "request_id": request_id,
+    }
+    return JsonResponse(body, status=401 if code == 401 else 200, json_dumps_params={"ensure_ascii": False})
 
 
 # --- authentication and limits ------------------------------------------------------------------

@@ -35,35 +35,6 @@ MODEL_TYPES = ("general", "human")
 
 
 # --- Aidge: synchronous ---------------------------------------------------------------------------
-AIDGE_CODES = {
-    api.UNAUTHORIZED: (401, "unauthorized"),
-    api.RATE_LIMITED: (501, "rate limit exceed"),
-    api.MODEL_FAILED: (801, "model failed"),
-    api.INTERNAL: (500, "system error"),
-}
-
-
-def aidge_response(
-    request_id: str, *, data: dict | None = None, problem: ApiProblem | None = None
-) -> JsonResponse:
-    if problem is None:
-        code, message = 200, "success"
-    else:
-        code, label = AIDGE_CODES.get(problem.kind, (700, "invalid input"))
-        # 700's message names the offending field, as the seed promises.
-        message = f"{label}: {problem.message}"
-    body = {
-        "data": data or {},
-        "requestId": request_id,
-        "success": problem is None,
-        "resCode": code,
-        "resMessage": message,
-        "code": "0" if problem is None else str(code),
-        "request_id": request_id,
-    }
-    return JsonResponse(body, status=401 if code == 401 else 200, json_dumps_params={"ensure_ascii": False})
-
-
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def cut_out(request: HttpRequest) -> HttpResponse:
@@ -94,7 +65,7 @@ def cut_out(request: HttpRequest) -> HttpResponse:
         except ItemError as error:
             raise ApiProblem(api.MODEL_FAILED, error.message) from None
     except ApiProblem as problem:
-        return aidge_response(request_id, problem=problem)
+        return api.aidge_response(request_id, problem=problem)
     data = {
         "imageUrl": request.build_absolute_uri(api.signed_result_path(result.pk)),
         "score": result.score,
@@ -102,7 +73,7 @@ def cut_out(request: HttpRequest) -> HttpResponse:
         "height": result.height,
         "usage": 1,
     }
-    return aidge_response(request_id, data=data)
+    return api.aidge_response(request_id, data=data)
 
 
 def _sync_job_params(params: dict) -> dict:
