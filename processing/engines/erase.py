@@ -1,0 +1,539 @@
+"""Erase elements: find watermarks, shop names, promo text and colour blocks, and paint them out.
+
+Pure engine (numpy / Pillow in and out, no Django). Element types follow the Aidge "Image
+Elements Removal" API: 1 semi-transparent element, 2 specific name, 3 character, 4 colour block
+with characters. `object_types` apply to elements printed on the product (the subject),
+`non_object_types` to everything else; a watermark that merely crosses the product is not
+printed on it, so it follows `non_object_types`.
+
+Text is found by PP-OCR (RapidOCR, ONNX Runtime) whose weights ship inside the `rapidocr` wheel:
+nothing is fetched at run time. Each detection is then turned into a tight pixel mask (glyph
+strokes against a locally estimated background, then grown over anti-aliasing), a colour block
+is grown to its whole extent, and the type is decided from faintness, repetition, placement,
+the surrounding block and the recognised text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from processing.engines.erase_inpaint import METHODS, SUBJECT_THRESHOLD, inpaint_array
+from processing.engines.erase_rle import InvalidMask, decode_rle_mask, encode_rle_mask
+
+__all__ = [
+    "ALL_TYPES",
+    "Element",
+    "EraseResult",
+    "InvalidMask",
+    "METHODS",
+    "TYPE_NAMES",
+    "build_removal_mask",
+    "decode_rle_mask",
+    "detect_elements",
+    "detect_text",
+    "encode_rle_mask",
+    "inpaint",
+    "remove_elements",
+]
+
+SEMI_TRANSPARENT, SPECIFIC_NAME, CHARACTER, COLOUR_BLOCK = 1, 2, 3, 4
+TYPE_NAMES = {
+    SEMI_TRANSPARENT: "semi_transparent",
+    SPECIFIC_NAME: "specific_name",
+    CHARACTER: "character",
+    COLOUR_BLOCK: "colour_block_with_characters",
+}
+ALL_TYPES = frozenset(TYPE_NAMES)
+
+# The detector sees the image at most this large (long side); bigger photos are scaled down for
+# detection only, masks are built at full resolution.
+DETECT_LONG_SIDE = 1024
+# Below the package defaults (0.3 / 0.5) so faint watermarks are not dropped; the glyph mask
+# step rejects boxes with nothing in them.
+DET_THRESH, DET_BOX_THRESH = 0.2, 0.3
+
+# Shop / brand markers; the © family is the strongest signal of a "specific name".
+_NAME_MARKS = re.compile(r"[©®™]|\(c\)", re.IGNORECASE)
+_SHOP_WORDS = re.compile(
+    r"旗舰店|专营店|专卖店|官方店|商城|优选|小店|家居|数码|store|shop|mall|official|\bco\b|\binc\b|\bltd\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class TextBox:
+    quad: np.ndarray  # 4x2 float, full-resolution pixel coordinates
+    text: str
+    score: float
+
+
+@dataclass
+class Element:
+    type: int
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) of the mask
+    polygon: list[tuple[float, float]]
+    text: str
+    confidence: float
+    on_subject: bool
+    mask: np.ndarray = field(repr=False)  # bool HxW, full image
+    features: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES[self.type]
+
+
+@dataclass
+class EraseResult:
+    image: Image.Image
+    mask: np.ndarray  # uint8 HxW, 255 = erased
+    elements: list[Element]
+
+
+# --- detector (PP-OCR via RapidOCR), cached per process -------------------------------------
+
+_ocr_lock = threading.Lock()
+_run_lock = threading.Lock()
+_ocr: Any = None
+
+
+def rapidocr_model_dir() -> Path:
+    import rapidocr
+
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+def get_ocr() -> Any:
+    """The RapidOCR pipeline, built once; model paths are pinned to the wheel's own files so the
+    package never tries its download fallback."""
+    global _ocr
+    if _ocr is None:
+        with _ocr_lock:
+            if _ocr is None:
+                from rapidocr import RapidOCR
+
+                models = rapidocr_model_dir()
+                params = {
+                    "Global.log_level": "error",
+                    "Global.use_cls": False,
+                    "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
+                    "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
+                    "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
+                    "Det.limit_type": "max",
+                    "Det.limit_side_len": DETECT_LONG_SIDE,
+                    "Det.thresh": DET_THRESH,
+                    "Det.box_thresh": DET_BOX_THRESH,
+                    "Global.text_score": 0.3,
+                }
+                for path in (params["Det.model_path"], params["Rec.model_path"]):
+                    if not Path(path).is_file():
+                        raise RuntimeError(f"OCR model missing from the rapidocr package: {path}")
+                _ocr = RapidOCR(params=params)
+    return _ocr
+
+
+def to_rgb_array(image: Image.Image | np.ndarray) -> np.ndarray:
+    if isinstance(image, Image.Image):
+        return np.array(image.convert("RGB"))
+    array = np.asarray(image)
+    if array.ndim == 2:
+        return np.repeat(array[..., None], 3, axis=2).astype(np.uint8)
+    return np.ascontiguousarray(array[..., :3]).astype(np.uint8, copy=False)
+
+
+def detect_text(rgb: np.ndarray) -> list[TextBox]:
+    """Raw text lines: quadrilateral, recognised text and score."""
+    ocr = get_ocr()
+    with _run_lock:
+        result = ocr(rgb, use_cls=False)
+    if result is None or result.boxes is None:
+        return []
+    texts = list(result.txts or [""] * len(result.boxes))
+    scores = list(result.scores or [1.0] * len(result.boxes))
+    return [
+        TextBox(np.asarray(quad, np.float32), str(text), float(score))
+        for quad, text, score in zip(result.boxes, texts, scores, strict=False)
+    ]
+
+
+# --- geometry helpers -----------------------------------------------------------------------
+
+
+def _grown_quad(quad: np.ndarray, pad: float) -> np.ndarray:
+    (cx, cy), (w, h), angle = cv2.minAreaRect(quad.astype(np.float32))
+    return cv2.boxPoints(((cx, cy), (w + 2 * pad, h + 2 * pad), angle))
+
+
+def _text_height(quad: np.ndarray) -> float:
+    _, (w, h), _ = cv2.minAreaRect(quad.astype(np.float32))
+    return float(max(2.0, min(w, h)))
+
+
+def _text_angle(quad: np.ndarray) -> float:
+    """Baseline angle in degrees (-90, 90], from the long side of the box."""
+    q = quad.astype(np.float64)
+    edges = [q[(i + 1) % 4] - q[i] for i in range(4)]
+    longest = max(edges, key=lambda e: float(np.hypot(*e)))
+    angle = float(np.degrees(np.arctan2(-longest[1], longest[0])))
+    if angle <= -90:
+        angle += 180
+    if angle > 90:
+        angle -= 180
+    return angle
+
+
+def _poly_mask(shape: tuple[int, int], quad: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    points = np.round(quad - np.array(offset, np.float32)).astype(np.int32)
+    cv2.fillPoly(mask, [points], 1)
+    return mask.astype(bool)
+
+
+def _disk(radius: int) -> np.ndarray:
+    radius = max(1, int(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros(mask.shape, np.uint8)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    return filled.astype(bool)
+
+
+def _normalise_text(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).upper()
+
+
+# --- per-detection analysis -----------------------------------------------------------------
+
+
+@dataclass
+class _Glyphs:
+    mask: np.ndarray  # bool, full image
+    contrast: float  # typical colour distance (Lab) of glyph pixels from the background
+    coverage: float  # glyph pixels / text box pixels
+    height: float
+
+
+def _glyph_mask(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> _Glyphs | None:
+    """Glyph strokes of one text line: pixels that stand out from the background that a smooth
+    fill from around the box predicts, grown over their anti-aliased fringe."""
+    height, width = rgb.shape[:2]
+    text_h = _text_height(quad)
+    pad = max(3.0, 0.3 * text_h)
+    ring = max(4.0, 0.25 * text_h)
+    inner_quad = _grown_quad(quad, pad)
+    outer_quad = _grown_quad(quad, pad + ring)
+    x0, y0 = np.floor(outer_quad.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(outer_quad.max(axis=0)).astype(int) + 2
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    shape = (y1 - y0, x1 - x0)
+    inner = _poly_mask(shape, inner_quad, (x0, y0))
+    if not inner.any() or inner.all():
+        return None
+    crop = rgb[y0:y1, x0:x1]
+    background = cv2.inpaint(crop, inner.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    crop_lab = lab[y0:y1, x0:x1]
+    background_lab = cv2.cvtColor(background, cv2.COLOR_RGB2LAB).astype(np.float32)
+    distance = np.linalg.norm(crop_lab - background_lab, axis=2)
+    values = distance[inner]
+    # Background texture sets the noise floor: a box over a wooden table differs from its
+    # smooth fill everywhere a little.
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = np.abs(gray - cv2.blur(gray, (5, 5)))
+    surround = ~inner & _poly_mask(shape, outer_quad, (x0, y0))
+    noise = float(np.median(detail[surround])) if surround.any() else 1.0
+    scaled = np.clip(values * (255.0 / max(values.max(), 1.0)), 0, 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(scaled.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    threshold = float(otsu) * max(values.max(), 1.0) / 255.0
+    threshold = max(threshold, 5.0 + 2.5 * noise)
+    strong = (distance > threshold) & inner
+    if strong.sum() < 6:
+        return None
+    contrast = float(np.percentile(distance[strong], 75))
+    grow = int(round(2 + text_h / 30))
+    near = cv2.dilate(strong.astype(np.uint8), _disk(grow + 2)).astype(bool)
+    # Hysteresis: faint fringe pixels count when they touch a stroke.
+    weak = (distance > max(3.0, 0.3 * threshold)) & near
+    glyphs = cv2.dilate((strong | weak).astype(np.uint8), _disk(grow)).astype(bool)
+    glyphs &= _poly_mask(shape, _grown_quad(quad, pad + grow), (x0, y0))
+    full = np.zeros((height, width), bool)
+    full[y0:y1, x0:x1] = glyphs
+    return _Glyphs(full, contrast, float(strong.sum() / max(1, inner.sum())), text_h)
+
+
+def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The uniform coloured shape that encloses a text line (banner, badge, label, ribbon), or
+    None when the text sits on the open background."""
+    height, width = rgb.shape[:2]
+    text_h = _text_height(quad)
+    # A thin ring just outside the detector's box: inside even a tight label, and on the
+    # open background for free-standing text.
+    inner = _poly_mask((height, width), quad)
+    ring = _poly_mask((height, width), _grown_quad(quad, 0.12 * text_h)) & ~inner
+    if ring.sum() < 20:
+        return None
+    ring_lab = lab[ring]
+    # The dominant colour (coarse histogram mode), not the median: glyph strokes may poke in.
+    bins = (ring_lab // 8).astype(np.int64)
+    keys = bins[:, 0] * 1_000_000 + bins[:, 1] * 1_000 + bins[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    median = ring_lab[keys == values[counts.argmax()]].mean(axis=0)
+    distance = np.linalg.norm(ring_lab - median, axis=1)
+    if (distance < 12).mean() < 0.8:
+        return None
+    ys, xs = np.nonzero(ring)
+    seed_index = int(np.argmin(distance))
+    flood = np.zeros((height + 2, width + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    tolerance = (16, 16, 16)
+    cv2.floodFill(
+        rgb.copy(),
+        flood,
+        (int(xs[seed_index]), int(ys[seed_index])),
+        (0, 0, 0),
+        tolerance,
+        tolerance,
+        flags,
+    )
+    region = flood[1:-1, 1:-1].astype(bool)
+    area = int(region.sum())
+    text_area = int(inner.sum())
+    if area > 0.3 * height * width:
+        return None
+    region = _fill_holes(cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_CLOSE, _disk(2)).astype(bool))
+    if region.sum() < 1.15 * text_area:
+        return None
+    # The text must lie inside the shape, and the shape must be compact (a block, not a
+    # patch of product surface wandering along a gradient).
+    if (inner & ~region).sum() > 0.1 * text_area:
+        return None
+    contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    hull_area = sum(cv2.contourArea(cv2.convexHull(contour)) for contour in contours)
+    if hull_area <= 0 or region.sum() / hull_area < 0.85:
+        return None
+    border = cv2.dilate(region.astype(np.uint8), _disk(4)).astype(bool) & ~region
+    if border.any():
+        outside = np.median(lab[border], axis=0)
+        if np.linalg.norm(outside - median) < 12:
+            return None
+    # Anti-aliased block edges.
+    return cv2.dilate(region.astype(np.uint8), _disk(2)).astype(bool)
+
+
+# --- classification -------------------------------------------------------------------------
+
+
+def _is_corner(box: tuple[int, int, int, int], width: int, height: int) -> bool:
+    x0, y0, x1, y1 = box
+    horizontal = x0 < 0.25 * width or x1 > 0.75 * width
+    vertical = y0 < 0.2 * height or y1 > 0.8 * height
+    return horizontal and vertical
+
+
+def _repeated_texts(boxes: list[TextBox]) -> set[int]:
+    """Indices of lines that repeat across the image (tiled watermarks): the same text three or
+    more times, counting cut-off tiles whose text is a piece of the repeated one."""
+    keys = [_normalise_text(box.text) for box in boxes]
+    counts = Counter(key for key in keys if len(key) >= 2)
+    repeated = {key for key, count in counts.items() if count >= 3}
+    members: set[int] = set()
+    for index, key in enumerate(keys):
+        if len(key) < 2:
+            continue
+        if any(key == full or (len(key) >= 2 and key in full) for full in repeated):
+            members.add(index)
+    return members
+
+
+def _looks_like_brand_word(text: str) -> bool:
+    words = text.split()
+    return len(words) == 1 and bool(re.fullmatch(r"[A-Za-z][A-Za-z&'.\-]{2,}", words[0]))
+
+
+def detect_elements(
+    image: Image.Image | np.ndarray, subject_alpha: np.ndarray | None = None
+) -> list[Element]:
+    """Find the removable elements of an image and classify them into the four API types."""
+    rgb = to_rgb_array(image)
+    height, width = rgb.shape[:2]
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    subject = None
+    if subject_alpha is not None:
+        alpha = np.asarray(subject_alpha)
+        if alpha.shape != (height, width):
+            raise ValueError(f"subject_alpha shape {alpha.shape} does not match image {(height, width)}")
+        subject = alpha > SUBJECT_THRESHOLD
+    boxes = detect_text(rgb)
+    repeated = _repeated_texts(boxes)
+    elements: list[Element] = []
+    for index, text_box in enumerate(boxes):
+        glyphs = _glyph_mask(rgb, lab, text_box.quad)
+        if glyphs is None:
+            continue
+        block = _colour_block(rgb, lab, text_box.quad)
+        mask = glyphs.mask | block if block is not None else glyphs.mask
+        ys, xs = np.nonzero(mask)
+        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        inside = float(subject[mask].mean()) if subject is not None else 0.0
+        text = text_box.text.strip()
+        angle = _text_angle(text_box.quad)
+        small = glyphs.height <= 0.05 * min(width, height)
+        features = {
+            "contrast": glyphs.contrast,
+            "coverage": glyphs.coverage,
+            "height": glyphs.height,
+            "angle": angle,
+            "inside": inside,
+            "repeated": float(index in repeated),
+            "block": float(block is not None),
+        }
+        if block is not None:
+            kind = COLOUR_BLOCK
+        elif index in repeated:
+            kind = SEMI_TRANSPARENT
+        elif _NAME_MARKS.search(text) or (small and _is_corner(box, width, height)):
+            kind = SPECIFIC_NAME
+        elif glyphs.contrast < 28:
+            kind = SEMI_TRANSPARENT
+        elif _SHOP_WORDS.search(text) and small:
+            kind = SPECIFIC_NAME
+        else:
+            kind = CHARACTER
+        # Printed on the product: lies on it entirely and is neither an overlay watermark nor a
+        # promo block.
+        on_subject = kind in (SPECIFIC_NAME, CHARACTER) and inside >= 0.9
+        if on_subject and _looks_like_brand_word(text):
+            kind = SPECIFIC_NAME
+        elements.append(
+            Element(
+                type=kind,
+                box=box,
+                polygon=[(float(x), float(y)) for x, y in text_box.quad],
+                text=text,
+                confidence=text_box.score,
+                on_subject=on_subject,
+                mask=mask,
+                features=features,
+            )
+        )
+    return _merge_blocks(elements)
+
+
+def _merge_blocks(elements: list[Element]) -> list[Element]:
+    """Several text lines inside one banner are one colour-block element."""
+    merged: list[Element] = []
+    for element in elements:
+        if element.type == COLOUR_BLOCK:
+            for other in merged:
+                if other.type != COLOUR_BLOCK:
+                    continue
+                overlap = (other.mask & element.mask).sum()
+                if overlap > 0.5 * min(other.mask.sum(), element.mask.sum()):
+                    other.mask |= element.mask
+                    other.text = f"{other.text}\n{element.text}".strip()
+                    ys, xs = np.nonzero(other.mask)
+                    other.box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+                    other.confidence = max(other.confidence, element.confidence)
+                    break
+            else:
+                merged.append(element)
+        else:
+            merged.append(element)
+    return merged
+
+
+# --- mask, inpaint, one call ----------------------------------------------------------------
+
+
+def _type_set(types: set[int] | frozenset[int] | list[int] | tuple[int, ...] | None) -> frozenset[int]:
+    chosen = frozenset(int(t) for t in (types or ()))
+    unknown = chosen - ALL_TYPES
+    if unknown:
+        raise ValueError(f"unknown element types {sorted(unknown)}; use 1-4")
+    return chosen
+
+
+def build_removal_mask(
+    image: Image.Image | np.ndarray,
+    elements: list[Element],
+    subject_alpha: np.ndarray | None,
+    object_types: set[int] | frozenset[int] | None,
+    non_object_types: set[int] | frozenset[int] | None,
+) -> np.ndarray:
+    """uint8 HxW (255 = erase): elements printed on the product follow `object_types`, all
+    others `non_object_types`. Pixels of kept printed text are never erased, even where another
+    element (a watermark tile) overlaps them."""
+    rgb = to_rgb_array(image)
+    on_types, off_types = _type_set(object_types), _type_set(non_object_types)
+    erase = np.zeros(rgb.shape[:2], bool)
+    keep = np.zeros(rgb.shape[:2], bool)
+    for element in elements:
+        chosen = on_types if element.on_subject else off_types
+        if element.type in chosen:
+            erase |= element.mask
+        elif element.on_subject:
+            keep |= element.mask
+    if subject_alpha is not None and keep.any():
+        erase &= ~keep
+    return erase.astype(np.uint8) * 255
+
+
+def inpaint(
+    image: Image.Image | np.ndarray,
+    mask: np.ndarray,
+    subject_alpha: np.ndarray | None = None,
+    method: str = "auto",
+) -> Image.Image:
+    return Image.fromarray(inpaint_array(to_rgb_array(image), mask, subject_alpha, method))
+
+
+def remove_elements(
+    image: Image.Image | np.ndarray,
+    *,
+    subject_alpha: np.ndarray | None,
+    object_types: set[int] | frozenset[int] | None = None,
+    non_object_types: set[int] | frozenset[int] | None = None,
+    extra_mask: np.ndarray | None = None,
+    mask_takes_precedence: bool = True,
+    method: str = "auto",
+) -> EraseResult:
+    """Detect, mask and inpaint in one call.
+
+    `extra_mask` is a hand-painted mask (e.g. decoded with `decode_rle_mask`). As in the API
+    reference it takes precedence over the type lists: with `mask_takes_precedence` (default)
+    only the painted pixels are erased and detection is skipped; otherwise it is added to the
+    detected mask.
+    """
+    rgb = to_rgb_array(image)
+    height, width = rgb.shape[:2]
+    hand = None
+    if extra_mask is not None:
+        hand = np.asarray(extra_mask)
+        if hand.shape != (height, width):
+            raise InvalidMask(f"mask is {hand.shape[1]}x{hand.shape[0]}, image is {width}x{height}")
+        hand = hand != 0
+    elements: list[Element] = []
+    if hand is not None and mask_takes_precedence:
+        mask = hand.astype(np.uint8) * 255
+    else:
+        elements = detect_elements(rgb, subject_alpha)
+        mask = build_removal_mask(rgb, elements, subject_alpha, object_types, non_object_types)
+        if hand is not None:
+            mask[hand] = 255
+    result = inpaint_array(rgb, mask, subject_alpha, method)
+    return EraseResult(Image.fromarray(result), mask, elements)

@@ -1,0 +1,173 @@
+"""Inpainting for the erase engine: fill masked pixels so the photo looks untouched.
+
+Work is done per crop around each group of masked pixels (a 1024x1024 photo with a corner
+logo should not pay for the whole frame), and background and subject are filled separately so
+product colours never bleed into the backdrop or the other way round.
+
+Methods (all offline, CPU): OpenCV Telea and Navier-Stokes, a harmonic (membrane) fill, and
+PatchMatch from `patchmatch-cython`. `auto` picks per region: thin strokes and smooth
+surroundings get the harmonic fill (studio sweeps and gradients are smooth, and a membrane is the
+exact answer there), textured surroundings with wide holes get PatchMatch, thin strokes on texture
+get Telea. The bench compares them (bench/erase.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+METHODS = ("auto", "telea", "ns", "harmonic", "patchmatch")
+
+# Subject alpha above this counts as product when splitting the fill.
+SUBJECT_THRESHOLD = 127
+# Context kept around each hole: enough for PatchMatch to find source patches.
+CROP_MARGIN = 24
+# Holes closer than this are filled together (the glyphs of one word).
+GROUP_GAP = 9
+# Texture level (std of a 5x5 high-pass over the surrounding known pixels) below which a
+# membrane fill is used: smooth backdrops, gradients, plain product surfaces.
+SMOOTH_TEXTURE = 3.0
+# Holes whose largest inscribed radius is at most this are "thin" (strokes, glyphs).
+THIN_RADIUS = 6.0
+
+Filler = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _telea(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return cv2.inpaint(crop, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+
+
+def _ns(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return cv2.inpaint(crop, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_NS)
+
+
+def _harmonic(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Push-pull pyramid initialisation, then Jacobi relaxation of Laplace's equation in the hole."""
+    image = crop.astype(np.float32)
+    known = (~hole).astype(np.float32)
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    values, weights = image * known[..., None], known.copy()
+    while True:
+        levels.append((values, weights))
+        height, width = weights.shape
+        if (weights > 0).all() or max(height, width) <= 1:
+            break
+        size = (max(1, width // 2), max(1, height // 2))
+        values = cv2.resize(values, size, interpolation=cv2.INTER_AREA)
+        weights = cv2.resize(weights, size, interpolation=cv2.INTER_AREA)
+        if values.ndim == 2:
+            values = values[..., None]
+    filled = levels[-1][0] / np.maximum(levels[-1][1], 1e-6)[..., None]
+    for values, weights in reversed(levels[:-1]):
+        height, width = weights.shape
+        upsampled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+        if upsampled.ndim == 2:
+            upsampled = upsampled[..., None]
+        blend = np.clip(weights, 0, 1)[..., None]
+        filled = values / np.maximum(weights, 1e-6)[..., None] * blend + upsampled * (1 - blend)
+    result = np.where(hole[..., None], filled, image)
+    inside = hole[..., None]
+    radius = _inscribed_radius(hole)
+    iterations = int(min(200, 8 + 4 * radius))
+    for _ in range(iterations):
+        smoothed = cv2.blur(result, (3, 3), borderType=cv2.BORDER_REPLICATE)
+        result = np.where(inside, smoothed, image)
+    return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+
+
+def _patchmatch(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    from patchmatch_cython import inpaint_pyramid
+
+    if min(crop.shape[:2]) < 16 or hole.all():
+        return _telea(crop, hole)
+    return inpaint_pyramid(crop, hole, patch_size=7, seed=0, poisson_blend=True)
+
+
+FILLERS: dict[str, Filler] = {"telea": _telea, "ns": _ns, "harmonic": _harmonic, "patchmatch": _patchmatch}
+
+
+def _inscribed_radius(hole: np.ndarray) -> float:
+    if not hole.any():
+        return 0.0
+    distance = cv2.distanceTransform(np.pad(hole.astype(np.uint8), 1), cv2.DIST_L2, 3)
+    return float(distance.max())
+
+
+def _texture_level(crop: np.ndarray, hole: np.ndarray, usable: np.ndarray) -> float:
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = np.abs(gray - cv2.blur(gray, (5, 5)))
+    near = cv2.dilate(hole.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & usable
+    # Pixels right at the hole edge may still carry anti-aliased remains of what was erased.
+    near &= ~cv2.dilate(hole.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if near.sum() < 20:
+        return 0.0
+    return float(np.sqrt(np.mean(detail[near] ** 2)))
+
+
+def choose_method(crop: np.ndarray, hole: np.ndarray, usable: np.ndarray) -> str:
+    if _texture_level(crop, hole, usable) <= SMOOTH_TEXTURE:
+        return "harmonic"
+    return "telea" if _inscribed_radius(hole) <= THIN_RADIUS else "patchmatch"
+
+
+def _fill_side(crop: np.ndarray, target: np.ndarray, usable: np.ndarray, method: str) -> np.ndarray:
+    """Fill `target` from `usable` pixels only; everything else in the crop is treated as hole."""
+    if not usable.any():
+        return crop
+    if method == "auto":
+        method = choose_method(crop, target, usable)
+    hole = ~usable
+    if method == "patchmatch":
+        # PatchMatch would otherwise synthesise all of the blocked area (e.g. the product) too;
+        # blocking a band next to the hole is enough to keep those patches out of the match.
+        band = cv2.dilate(target.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool)
+        hole = target | (~usable & band)
+    return FILLERS[method](crop, hole | target)
+
+
+def inpaint_array(
+    image: np.ndarray, mask: np.ndarray, subject_alpha: np.ndarray | None = None, method: str = "auto"
+) -> np.ndarray:
+    """RGB uint8 HxWx3 in, RGB uint8 out; only pixels where mask != 0 change."""
+    if method not in METHODS:
+        raise ValueError(f"unknown inpaint method {method!r}; choose one of {METHODS}")
+    rgb = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
+    hole = np.asarray(mask) != 0
+    if hole.shape != rgb.shape[:2]:
+        raise ValueError(f"mask shape {hole.shape} does not match image {rgb.shape[:2]}")
+    result = rgb.copy()
+    if not hole.any():
+        return result
+    subject = None
+    if subject_alpha is not None:
+        alpha = np.asarray(subject_alpha)
+        if alpha.shape != hole.shape:
+            raise ValueError(f"subject_alpha shape {alpha.shape} does not match image {hole.shape}")
+        subject = alpha > SUBJECT_THRESHOLD
+        if not subject.any() or subject.all():
+            subject = None
+    height, width = hole.shape
+    # Glyphs of one word share a crop; each crop is filled on its own, other holes inside it
+    # stay holes (never sources).
+    grouped = cv2.dilate(hole.astype(np.uint8), np.ones((GROUP_GAP, GROUP_GAP), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+    for label in range(1, count):
+        x, y, w, h = stats[label, :4]
+        x0, y0 = max(0, x - CROP_MARGIN), max(0, y - CROP_MARGIN)
+        x1, y1 = min(width, x + w + CROP_MARGIN), min(height, y + h + CROP_MARGIN)
+        crop = result[y0:y1, x0:x1]
+        crop_hole = hole[y0:y1, x0:x1]
+        mine = crop_hole & (labels[y0:y1, x0:x1] == label)
+        sources = ~crop_hole
+        sides = [None] if subject is None else [~subject[y0:y1, x0:x1], subject[y0:y1, x0:x1]]
+        filled_crop = crop.copy()
+        for side in sides:
+            target = mine if side is None else mine & side
+            usable = sources if side is None else sources & side
+            if target.any():
+                filled = _fill_side(crop, target, usable, method)
+                filled_crop[target] = filled[target]
+        result[y0:y1, x0:x1] = filled_crop
+    return result
