@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,11 @@ DETECT_LONG_SIDE = 1024
 # Below the package defaults (0.3 / 0.5) so faint watermarks are not dropped; the glyph mask
 # step rejects boxes with nothing in them.
 DET_THRESH, DET_BOX_THRESH = 0.2, 0.3
+
+# Glyphs closer than this to their background (Lab distance) read as a semi-transparent overlay.
+FAINT_CONTRAST = 45.0
+# A "block" that is mostly product is the product's own surface, not a banner.
+BLOCK_MAX_ON_SUBJECT = 0.5
 
 # Shop / brand markers; the © family is the strongest signal of a "specific name".
 _NAME_MARKS = re.compile(r"[©®™]|\(c\)", re.IGNORECASE)
@@ -277,12 +282,23 @@ def _glyph_mask(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> _Glyphs |
 def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     """The uniform coloured shape that encloses a text line (banner, badge, label, ribbon), or
     None when the text sits on the open background."""
+    text_h = _text_height(quad)
+    # A thin ring just outside the detector's box, then one just inside it: the detector's box
+    # can overshoot a tight label.
+    for outer_pad, inner_pad in ((0.12, 0.0), (0.0, -0.1)):
+        block = _block_from_ring(rgb, lab, quad, outer_pad * text_h, inner_pad * text_h)
+        if block is not None:
+            return block
+    return None
+
+
+def _block_from_ring(
+    rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray, outer_pad: float, inner_pad: float
+) -> np.ndarray | None:
     height, width = rgb.shape[:2]
     text_h = _text_height(quad)
-    # A thin ring just outside the detector's box: inside even a tight label, and on the
-    # open background for free-standing text.
-    inner = _poly_mask((height, width), quad)
-    ring = _poly_mask((height, width), _grown_quad(quad, 0.12 * text_h)) & ~inner
+    inner = _poly_mask((height, width), _grown_quad(quad, inner_pad))
+    ring = _poly_mask((height, width), _grown_quad(quad, outer_pad)) & ~inner
     if ring.sum() < 20:
         return None
     ring_lab = lab[ring]
@@ -292,22 +308,20 @@ def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> np.ndar
     values, counts = np.unique(keys, return_counts=True)
     median = ring_lab[keys == values[counts.argmax()]].mean(axis=0)
     distance = np.linalg.norm(ring_lab - median, axis=1)
-    if (distance < 12).mean() < 0.8:
+    if (distance < 12).mean() < 0.7:
         return None
     ys, xs = np.nonzero(ring)
-    seed_index = int(np.argmin(distance))
     flood = np.zeros((height + 2, width + 2), np.uint8)
     flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
     tolerance = (16, 16, 16)
-    cv2.floodFill(
-        rgb.copy(),
-        flood,
-        (int(xs[seed_index]), int(ys[seed_index])),
-        (0, 0, 0),
-        tolerance,
-        tolerance,
-        flags,
-    )
+    canvas = rgb.copy()
+    # Several seeds: a watermark stroke crossing the block can cut it into pieces.
+    order = np.argsort(distance)
+    for seed_index in order[: max(1, int((distance < 12).sum()))][:: max(1, len(order) // 64)][:12]:
+        x, y = int(xs[seed_index]), int(ys[seed_index])
+        if flood[y + 1, x + 1]:
+            continue
+        cv2.floodFill(canvas, flood, (x, y), (0, 0, 0), tolerance, tolerance, flags)
     region = flood[1:-1, 1:-1].astype(bool)
     area = int(region.sum())
     text_area = int(inner.sum())
@@ -318,7 +332,7 @@ def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> np.ndar
         return None
     # The text must lie inside the shape, and the shape must be compact (a block, not a
     # patch of product surface wandering along a gradient).
-    if (inner & ~region).sum() > 0.1 * text_area:
+    if (inner & ~region).sum() > 0.1 * text_area or text_h > 0.5 * min(height, width):
         return None
     contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
@@ -345,18 +359,33 @@ def _is_corner(box: tuple[int, int, int, int], width: int, height: int) -> bool:
     return horizontal and vertical
 
 
+def _similar_text(a: str, b: str) -> bool:
+    if len(a) < 2 or len(b) < 2:
+        return False
+    if a in b or b in a:
+        return True
+    match = SequenceMatcher(None, a, b).find_longest_match(0, len(a), 0, len(b))
+    return match.size >= 3
+
+
 def _repeated_texts(boxes: list[TextBox]) -> set[int]:
-    """Indices of lines that repeat across the image (tiled watermarks): the same text three or
-    more times, counting cut-off tiles whose text is a piece of the repeated one."""
+    """Indices of lines that repeat across the image (tiled watermarks): three or more lines at
+    the same angle whose texts overlap (cut-off tiles read as pieces of the full text, and OCR
+    misreads a letter here and there)."""
     keys = [_normalise_text(box.text) for box in boxes]
-    counts = Counter(key for key in keys if len(key) >= 2)
-    repeated = {key for key, count in counts.items() if count >= 3}
+    angles = [_text_angle(box.quad) for box in boxes]
+    heights = [_text_height(box.quad) for box in boxes]
     members: set[int] = set()
     for index, key in enumerate(keys):
-        if len(key) < 2:
-            continue
-        if any(key == full or (len(key) >= 2 and key in full) for full in repeated):
-            members.add(index)
+        group = [
+            other
+            for other in range(len(boxes))
+            if _similar_text(key, keys[other])
+            and abs(angles[index] - angles[other]) < 4
+            and 0.7 < heights[index] / heights[other] < 1.4
+        ]
+        if len(group) >= 3:
+            members.update(group)
     return members
 
 
@@ -386,6 +415,8 @@ def detect_elements(
         if glyphs is None:
             continue
         block = _colour_block(rgb, lab, text_box.quad)
+        if block is not None and subject is not None and subject[block].mean() > BLOCK_MAX_ON_SUBJECT:
+            block = None
         mask = glyphs.mask | block if block is not None else glyphs.mask
         ys, xs = np.nonzero(mask)
         box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
@@ -406,11 +437,11 @@ def detect_elements(
             kind = COLOUR_BLOCK
         elif index in repeated:
             kind = SEMI_TRANSPARENT
-        elif _NAME_MARKS.search(text) or (small and _is_corner(box, width, height)):
+        elif _NAME_MARKS.search(text):
             kind = SPECIFIC_NAME
-        elif glyphs.contrast < 28:
+        elif glyphs.contrast < FAINT_CONTRAST:
             kind = SEMI_TRANSPARENT
-        elif _SHOP_WORDS.search(text) and small:
+        elif small and abs(angle) < 5 and (_is_corner(box, width, height) or _SHOP_WORDS.search(text)):
             kind = SPECIFIC_NAME
         else:
             kind = CHARACTER
