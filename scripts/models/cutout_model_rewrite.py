@@ -93,7 +93,9 @@ def rewrite_isnet(source: Path, destination: Path) -> None:
         sizes.input[1] = target_hw
 
     live_nodes = _live_subgraph(nodes, FINAL_OUTPUT)
-    ordered = _topological_order(live_nodes, {i.name for i in graph.input} | {i.name for i in graph.initializer})
+    ordered = _topological_order(
+        live_nodes, {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    )
     del graph.node[:]
     graph.node.extend(ordered)
 

@@ -1,0 +1,215 @@
+"""Cut-out engine on images generated here: subject kept, holes cleared, output geometry.
+
+Model-backed tests share one module-level set of inferences to keep the suite fast; geometry
+tests feed a known matte through the real composition code without the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from processing.engines import cutout
+
+SIZE = 512
+
+
+def make_ellipse_mask(size: int = SIZE, centre=(256, 280), axes=(110, 150)) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    return ((xx - centre[0]) / axes[0]) ** 2 + ((yy - centre[1]) / axes[1]) ** 2 <= 1.0
+
+
+def make_ring_mask(size: int = SIZE, centre=(256, 256), outer: int = 170, inner: int = 95) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    radius = np.hypot(xx - centre[0], yy - centre[1])
+    return (radius <= outer) & (radius >= inner)
+
+
+def make_shaded_subject(mask: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    # A little shading makes the shape look like an object rather than a flat sticker.
+    yy, _ = np.mgrid[: mask.shape[0], : mask.shape[1]]
+    shade = 1.0 - 0.35 * (yy / mask.shape[0])
+    return np.clip(np.array(colour, np.float32)[None, None] * shade[..., None], 0, 255)
+
+
+def make_scene(mask: np.ndarray, background: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    scene = background.astype(np.float32).copy()
+    scene[mask] = make_shaded_subject(mask, colour)[mask]
+    return scene.astype(np.uint8)
+
+
+def make_plain_background(size: int = SIZE) -> np.ndarray:
+    return np.full((size, size, 3), 238, np.uint8)
+
+
+def make_textured_background(size: int = SIZE) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[:size, :size]
+    grain = 0.5 + 0.5 * np.sin(xx / 9.0 + 3.0 * np.sin(yy / 41.0))
+    noise = rng.normal(0.0, 0.06, (size, size))
+    tone = np.clip(0.55 + 0.25 * grain + noise, 0, 1)
+    wood = np.array([196, 160, 118], np.float32)
+    return (tone[..., None] * wood[None, None]).astype(np.uint8)
+
+
+def make_matte_mask(alpha: np.ndarray) -> np.ndarray:
+    return alpha >= 128
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+@pytest.fixture(scope="module")
+def model_available() -> None:
+    path = cutout.model_path("general")
+    if not path.is_file():
+        # Not a skip: `make test` fetches the models first, so a missing file is a setup bug.
+        raise cutout.ModelMissingError(f"cut-out model {path} is missing: run `make models`")
+
+
+@pytest.fixture(scope="module")
+def plain_result(model_available) -> tuple[np.ndarray, cutout.CutoutResult]:
+    mask = make_ellipse_mask()
+    image = Image.fromarray(make_scene(mask, make_plain_background(), (200, 40, 40)))
+    return mask, cutout.remove_background(image)
+
+
+@pytest.fixture(scope="module")
+def textured_alpha(model_available) -> tuple[np.ndarray, np.ndarray]:
+    mask = make_ellipse_mask(centre=(240, 260), axes=(130, 120))
+    return mask, cutout.predict_alpha(make_scene(mask, make_textured_background(), (40, 90, 210)))
+
+
+@pytest.fixture(scope="module")
+def ring_alpha(model_available) -> tuple[np.ndarray, np.ndarray]:
+    mask = make_ring_mask()
+    return mask, cutout.predict_alpha(make_scene(mask, make_plain_background(), (30, 30, 40)))
+
+
+def test_it_keeps_a_shape_on_a_plain_background(plain_result):
+    mask, result = plain_result
+    assert iou(make_matte_mask(result.alpha), mask) > 0.9
+    assert 0.0 <= result.score <= 1.0
+
+
+def test_it_keeps_size_and_position_without_a_target(plain_result):
+    mask, result = plain_result
+    assert (result.width, result.height) == (SIZE, SIZE)
+    assert result.image.size == (SIZE, SIZE) and result.image.mode == "RGB"
+    ys, xs = np.nonzero(mask)
+    x0, y0, x1, y1 = result.subject_box
+    assert abs(x0 - xs.min()) <= 6 and abs(x1 - (xs.max() + 1)) <= 6
+    assert abs(y0 - ys.min()) <= 6 and abs(y1 - (ys.max() + 1)) <= 6
+
+
+def test_it_paints_pure_white_outside_the_subject(plain_result):
+    _, result = plain_result
+    pixels = np.asarray(result.image)
+    assert (pixels[result.alpha == 0] == 255).all()
+    assert pixels[SIZE // 2, SIZE // 2, 0] > 150 and pixels[SIZE // 2, SIZE // 2, 2] < 90
+
+
+def test_it_keeps_a_shape_on_a_textured_background(textured_alpha):
+    mask, alpha = textured_alpha
+    assert iou(make_matte_mask(alpha), mask) > 0.85
+
+
+def test_it_clears_the_hole_of_a_ring(ring_alpha):
+    mask, alpha = ring_alpha
+    hole = make_ring_mask(outer=80, inner=0)
+    assert alpha[hole].mean() < 40
+    assert iou(make_matte_mask(alpha), mask) > 0.85
+
+
+def test_it_raises_a_clear_error_when_the_model_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_MODEL_DIR", str(tmp_path))
+    with pytest.raises(cutout.ModelMissingError, match="make models"):
+        cutout.get_session("general")
+
+
+def test_it_rejects_an_unknown_model_type():
+    with pytest.raises(ValueError, match="model_type"):
+        cutout.model_path("cats")
+
+
+# --- geometry, with a known matte instead of the model ---------------------------------------
+
+
+def make_known_matte(width: int, height: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    alpha = np.zeros((height, width), np.uint8)
+    x0, y0, x1, y1 = box
+    alpha[y0:y1, x0:x1] = 255
+    return alpha
+
+
+@pytest.fixture
+def known_matte(monkeypatch):
+    """Photo 600x400 with a 120x200 subject off-centre; the model replaced by its exact matte."""
+    box = (60, 100, 180, 300)
+    alpha = make_known_matte(600, 400, box)
+    rgb = np.full((400, 600, 3), 90, np.uint8)
+    rgb[alpha > 0] = (20, 160, 60)
+
+    def fake_analyse(image_rgb: np.ndarray, model_type: str = "general") -> cutout.Analysis:
+        return cutout.Analysis(alpha.copy(), 0.9, alpha.astype(np.float32) / 255.0)
+
+    monkeypatch.setattr(cutout, "analyse", fake_analyse)
+    return Image.fromarray(rgb), box
+
+
+def test_it_fits_the_subject_into_the_target_size_centred_with_margin(known_matte):
+    image, _ = known_matte
+    result = cutout.remove_background(image, target_width=500, target_height=500, margin=0.1)
+    assert result.image.size == (500, 500) and (result.width, result.height) == (500, 500)
+    x0, y0, x1, y1 = result.subject_box
+    # The subject is taller than wide: its height fills the usable 80%, width keeps the ratio.
+    assert abs((y1 - y0) - 400) <= 2 and abs((x1 - x0) - 240) <= 2
+    assert abs(y0 - 50) <= 2 and abs((500 - y1) - 50) <= 2
+    assert abs(x0 - (500 - x1)) <= 2
+
+
+def test_it_keeps_the_aspect_ratio_when_only_the_width_is_given(known_matte):
+    image, _ = known_matte
+    result = cutout.remove_background(image, target_width=300, margin=0.05)
+    assert result.width == 300
+    assert abs(result.height - 500) <= 2  # 120x200 subject: 270 px wide -> 450 px tall + margins
+
+
+def test_it_keeps_the_aspect_ratio_when_only_the_height_is_given(known_matte):
+    image, _ = known_matte
+    result = cutout.remove_background(image, target_height=1000, margin=0.0)
+    assert result.height == 1000 and abs(result.width - 600) <= 2
+
+
+def test_it_makes_the_outside_exactly_white_on_target_size(known_matte):
+    image, _ = known_matte
+    result = cutout.remove_background(image, target_width=400, target_height=300)
+    pixels = np.asarray(result.image)
+    assert result.image.mode == "RGB"
+    assert (pixels[result.alpha == 0] == 255).all()
+    assert (pixels[:10] == 255).all() and (pixels[:, :10] == 255).all()
+
+
+def test_it_makes_the_outside_transparent(known_matte):
+    image, _ = known_matte
+    result = cutout.remove_background(image, background="transparent", target_width=400, target_height=400)
+    pixels = np.asarray(result.image)
+    assert result.image.mode == "RGBA"
+    assert (pixels[..., 3][result.alpha == 0] == 0).all()
+    x0, y0, x1, y1 = result.subject_box
+    assert pixels[(y0 + y1) // 2, (x0 + x1) // 2, 3] == 255
+
+
+def test_it_keeps_position_in_transparent_mode_without_a_target(known_matte):
+    image, box = known_matte
+    result = cutout.remove_background(image, background="transparent")
+    assert result.image.size == image.size
+    assert result.subject_box == box
+
+
+def test_it_rejects_an_unknown_background(known_matte):
+    image, _ = known_matte
+    with pytest.raises(ValueError, match="background"):
+        cutout.remove_background(image, background="green")
