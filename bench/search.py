@@ -27,6 +27,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from processing.engines import search_local  # noqa: E402
 from processing.engines.embedding import EMBEDDING_DIM, get_embedder  # noqa: E402
 from processing.engines.search import SAME_PRODUCT_THRESHOLD, SearchEngine  # noqa: E402
 from processing.engines.search_category import CATALOG_SLUGS  # noqa: E402
@@ -229,6 +230,91 @@ def compare_backends(n: int, dim: int, rng: np.random.Generator) -> dict[str, di
     return res
 
 
+def run_100k(feats, embedder, engine, evaluate, product_of, n_catalog, rng):
+    """Latency with 100k indexed images: the real catalog plus synthetic vectors in an approximate index
+    (two vectors per image, as the engine stores them)."""
+    big = VectorIndex(EMBEDDING_DIM, approx_threshold=0)
+    filler = 100_000 - n_catalog
+    t = time.perf_counter()
+    for s in range(0, 2 * filler, 50_000):
+        n = min(50_000, 2 * filler - s)
+        big.add(np.arange(10**7 + s, 10**7 + s + n), clustered_vectors(n, EMBEDDING_DIM, rng))
+    build_s = time.perf_counter() - t
+    big_engine = SearchEngine(index=big, local_features=engine.local_features, embedder=embedder)
+    big_engine.rerank_k = engine.rerank_k
+    big_engine.add_many(feats, keep_local=False)
+    product_of.update({(10**7 + i) // 2: "synthetic" for i in range(0, 2 * filler, 2)})
+    result = evaluate(big_engine, True, "100k")
+    del big, big_engine
+    gc.collect()
+    return result, build_s
+
+
+# ---- score calibration ------------------------------------------------------------------------------------
+
+
+def synthetic_view(img: Image.Image, rng: np.random.Generator) -> bytes:
+    """A random re-shoot of a catalog photo (crop, rotation, mirror, scale, colour, caption, JPEG): used
+    to fit the score calibration without touching the query set."""
+    from PIL import ImageDraw, ImageEnhance
+
+    w, h = img.size
+    if rng.random() < 0.6:
+        fw, fh = rng.uniform(0.6, 0.95, 2)
+        x0, y0 = rng.uniform(0, 1 - fw) * w, rng.uniform(0, 1 - fh) * h
+        img = img.crop((int(x0), int(y0), int(x0 + fw * w), int(y0 + fh * h)))
+    if rng.random() < 0.5:
+        ang = rng.uniform(-25, 25)
+        img = img.rotate(ang, resample=Image.Resampling.BICUBIC, expand=False)
+        cw, ch = img.size
+        m = 0.5 * abs(np.sin(np.radians(ang)))
+        img = img.crop((int(cw * m / 2), int(ch * m / 2), int(cw * (1 - m / 2)), int(ch * (1 - m / 2))))
+    if rng.random() < 0.5:
+        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if rng.random() < 0.5:
+        f = rng.uniform(0.3, 1.0)
+        img = img.resize(
+            (max(100, int(img.width * f)), max(100, int(img.height * f))), Image.Resampling.BILINEAR
+        )
+    if rng.random() < 0.5:
+        img = ImageEnhance.Color(img).enhance(rng.uniform(0.5, 1.5))
+        img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.7, 1.3))
+    if rng.random() < 0.4:
+        d = ImageDraw.Draw(img)
+        d.text(
+            (img.width * 0.1, img.height * rng.uniform(0.1, 0.9)), "SALE 50% shop.example", fill=(255, 0, 0)
+        )
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=int(rng.integers(20, 90)))
+    return buf.getvalue()
+
+
+def calibrate(engine: SearchEngine, cat_imgs: list[Image.Image], product_of: dict[int, str]) -> None:
+    """Fit score = sigmoid(b + w1 * similarity + w2 * log1p(inliers)) on synthetic views of catalog images
+    (positives: candidates of the same product; negatives: the other re-ranked candidates)."""
+    rng = np.random.default_rng(123)
+    rows = []
+    for iid, img in enumerate(cat_imgs):
+        res = engine.search(synthetic_view(img, rng), num=engine.rerank_k)
+        for h in res.hits[: engine.rerank_k]:
+            rows.append((h.similarity, np.log1p(h.inliers), float(product_of[h.image_id] == product_of[iid])))
+    a = np.asarray(rows)
+    x = np.column_stack([np.ones(len(a)), a[:, 0], a[:, 1]])
+    y = a[:, 2]
+    w = np.zeros(3)
+    for _ in range(100):  # Newton steps for L2-regularised logistic regression
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + 1e-2 * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-2 * np.eye(3)
+        w -= np.linalg.solve(hess, grad)
+    p = 1 / (1 + np.exp(-x @ w))
+    acc = float(np.mean((p >= 0.5) == (y == 1)))
+    print(
+        f"calibration on {len(a)} synthetic pairs ({int(y.sum())} positive): bias {w[0]:.2f}, "
+        f"similarity {w[1]:.2f}, log1p(inliers) {w[2]:.2f}; accuracy at 0.5 {acc:.3f}"
+    )
+
+
 # ---- main -------------------------------------------------------------------------------------------------
 
 
@@ -239,6 +325,12 @@ def main() -> None:
     ap.add_argument("--skip-scale", action="store_true", help="skip all synthetic scale tests")
     ap.add_argument("--backends", action="store_true", help="compare usearch / faiss / hnswlib at 100k")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--no-100k", action="store_true", help="skip the 100k-indexed latency run")
+    ap.add_argument("--features", type=int, default=None, help="override ORB features per image")
+    ap.add_argument("--rerank-k", type=int, default=None, help="override the number of re-ranked candidates")
+    ap.add_argument(
+        "--calibrate", action="store_true", help="fit the score calibration on synthetic views, then stop"
+    )
     args = ap.parse_args()
 
     manifest = json.loads((args.data / "manifest.json").read_text())
@@ -261,7 +353,11 @@ def main() -> None:
 
     embedder = get_embedder()
     embedder.ensure_loaded()
+    if args.features:
+        search_local.N_FEATURES = args.features
     engine = SearchEngine(embedder=embedder)
+    if args.rerank_k:
+        engine.rerank_k = args.rerank_k
 
     # indexing throughput: decode + features + add, from bytes
     t = time.perf_counter()
@@ -273,6 +369,10 @@ def main() -> None:
     engine.add_many(feats)
     index_s = time.perf_counter() - t
     local_kb = np.mean([len(f.local) for f in feats.values()]) / 1024
+
+    if args.calibrate:
+        calibrate(engine, cat_imgs, product_of)
+        return
 
     def evaluate(eng: SearchEngine, rerank: bool, label: str):
         rankings, expected, lat, dist_top, pos_ok, cat_ok, cat_vote_ok, per_stage = (
@@ -330,19 +430,9 @@ def main() -> None:
 
     # latency with 100k indexed images: the 235 real ones plus synthetic vectors in an approximate index
     rng = np.random.default_rng(7)
-    big = VectorIndex(EMBEDDING_DIM, approx_threshold=0)
-    filler = 100_000 - len(cat_ids)
-    t = time.perf_counter()
-    for s in range(0, 2 * filler, 50_000):
-        n = min(50_000, 2 * filler - s)
-        big.add(np.arange(10**7 + s, 10**7 + s + n), clustered_vectors(n, EMBEDDING_DIM, rng))
-    big_build_s = time.perf_counter() - t
-    big_engine = SearchEngine(index=big, local_features=engine.local_features, embedder=embedder)
-    big_engine.add_many(feats, keep_local=False)
-    product_of.update({(10**7 + i) // 2: "synthetic" for i in range(0, 2 * filler, 2)})
-    at100k = evaluate(big_engine, True, "100k")
-    del big, big_engine
-    gc.collect()
+    at100k, big_build_s = None, float("nan")
+    if not args.no_100k:
+        at100k, big_build_s = run_100k(feats, embedder, engine, evaluate, product_of, len(cat_ids), rng)
 
     backends = compare_backends(100_000, EMBEDDING_DIM, rng) if args.backends else {}
     scale = []
@@ -372,7 +462,8 @@ def main() -> None:
         )
 
     row("engine (global + local rerank)", full)
-    row("engine @100k indexed (ANN)", at100k)
+    if at100k is not None:
+        row("engine @100k indexed (ANN)", at100k)
     row("global embedding only", glob)
     for name, m in baselines.items():
         row(f"baseline: {name}", m)
@@ -383,11 +474,12 @@ def main() -> None:
     print(
         "stage p50 ms (small catalog): " + ", ".join(f"{k} {v:.1f}" for k, v in full["stage_p50_ms"].items())
     )
-    print(
-        "stage p50 ms (100k):          "
-        + ", ".join(f"{k} {v:.1f}" for k, v in at100k["stage_p50_ms"].items())
-    )
-    print(f"100k index build (synthetic, {EMBEDDING_DIM}-d f16 HNSW, 2 vectors/image): {big_build_s:.0f} s")
+    if at100k is not None:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in at100k["stage_p50_ms"].items())
+        print(f"stage p50 ms (100k):          {stages}")
+        print(
+            f"100k index build (synthetic, {EMBEDDING_DIM}-d f16 HNSW, 2 vectors/image): {big_build_s:.0f} s"
+        )
     for name, r in backends.items():
         print(
             f"backend {name:20s} 100k build {r['build_s']:.0f} s, p50 {r['p50_ms']:.2f} ms, recall@10 {r['recall@10']:.3f}"
