@@ -47,6 +47,7 @@ system-deps:
 	fi
 
 run: install models migrate
+	@$(PYTHON) manage.py load_scene_presets
 	@$(PYTHON) manage.py ensure_demo_team
 	$(PYTHON) manage.py serve
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiNonce, Job, JobItem, Result
+from .models import ApiNonce, Job, JobItem, Result, Scene
 
 
 class JobItemInline(admin.TabularInline):
@@ -41,3 +41,11 @@ class ApiNonceAdmin(admin.ModelAdmin):
     list_display = ["nonce", "team", "created_at"]
     list_filter = ["team"]
     search_fields = ["nonce"]
+
+
+@admin.register(Scene)
+class SceneAdmin(admin.ModelAdmin):
+    list_display = ["model_num", "name_en", "name_zh", "team", "scene_types", "categories", "position"]
+    list_filter = ["team"]
+    search_fields = ["model_num", "name_en", "name_zh"]
+    readonly_fields = ["text_vector_key", "created_at", "updated_at"]

@@ -135,3 +135,6 @@ def remove_item_background(item: JobItem) -> ItemOutcome:
     decoded = load_item_image(item, min_side=limits.get("min_side"), max_side=limits.get("max_side"))
     params = {**item.job.params, **{key: value for key, value in item.params.items() if key != "url"}}
     return cutout_outcome(decoded.image, params)
+
+
+from . import kinds_scenes  # noqa: E402,F401

@@ -271,7 +271,10 @@ class Job(models.Model):
             handler = get_handler(self.kind)
         except ItemError as error:
             self.items.filter(status=Status.WAITING).update(
-                status=Status.FAILED, finished_at=timezone.now(), error_code=error.code, error_message=error.message
+                status=Status.FAILED,
+                finished_at=timezone.now(),
+                error_code=error.code,
+                error_message=error.message,
             )
             self.finish()
             return
@@ -487,3 +490,113 @@ class ApiNonce(models.Model):
 
     def __str__(self) -> str:
         return self.nonce
+
+
+# =================================================================================================
+# Scenes (issue 5): backgrounds a product is composited onto. Presets come from the engine's library
+# (team = None, loaded by `manage.py load_scene_presets`); teams upload their own photos as scenes.
+# =================================================================================================
+def _scene_upload_to(instance: Scene, filename: str) -> str:
+    owner = f"teams/{instance.team_id}/scenes" if instance.team_id else "scenes/presets"
+    return f"{owner}/{instance.model_num}/{filename}"
+
+
+class SceneQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> SceneQuerySet:
+        """The team's own scenes."""
+        return self.filter(team=team)
+
+    def presets(self) -> SceneQuerySet:
+        return self.filter(team__isnull=True)
+
+    def visible_to(self, team: Team) -> SceneQuerySet:
+        """Presets and the team's own scenes; another team's scenes never appear."""
+        return self.filter(Q(team__isnull=True) | Q(team=team))
+
+
+class Scene(models.Model):
+    # Public and stable: presets keep the engine's number ("10001"), team scenes get "T" + hex.
+    model_num = models.CharField(max_length=32, unique=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="scenes")
+    name_zh = models.CharField(max_length=120, blank=True)
+    name_en = models.CharField(max_length=120)
+    description_zh = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    # Lists of ints: scene types 1-4 and categories 1-11 of the seed's scene query API. Kept as JSON
+    # lists and filtered in Python: the library is small and SQLite has no JSON containment lookup.
+    scene_types = models.JSONField(default=list)
+    categories = models.JSONField(default=list)
+    palette = models.JSONField(default=list, blank=True)  # "#rrggbb", most area first
+    # Composition, as fractions of the background: the line products stand on, the box they may fill,
+    # where the key light comes from (degrees, 0 = right, 90 = top) and how soft it is (0..1).
+    surface_y = models.FloatField(default=0.8)
+    product_box = models.JSONField(default=list)  # [x0, y0, x1, y1]
+    light_angle = models.FloatField(default=110.0)
+    light_softness = models.FloatField(default=0.7)
+    text_box = models.JSONField(null=True, blank=True)
+    cover = models.FileField(upload_to=_scene_upload_to, blank=True, max_length=255)
+    # Presets' backgrounds are rendered on first use and stored; team scenes store their upload here.
+    background = models.FileField(upload_to=_scene_upload_to, blank=True, max_length=255)
+    background_width = models.PositiveIntegerField(null=True, blank=True)
+    background_height = models.PositiveIntegerField(null=True, blank=True)
+    # The name/description embedded by the scene text model, with the key of the text it was made from.
+    text_vector = models.JSONField(null=True, blank=True, editable=False)
+    text_vector_key = models.CharField(max_length=64, blank=True, editable=False)
+    position = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SceneQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["team", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.model_num} {self.name_en}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("processing:scene_detail", args=[self.model_num])
+
+    @property
+    def is_preset(self) -> bool:
+        return self.team_id is None
+
+    def get_cover_url(self) -> str:
+        return reverse("processing:scene_cover", args=[self.model_num])
+
+    def name(self, lang: str = "en") -> str:
+        return (self.name_zh or self.name_en) if lang == "zh" else self.name_en
+
+    def text(self) -> str:
+        """What product titles are compared with; the same shape as the presets' text."""
+        return f"{self.name_en}. {self.description_en} {self.name_zh}。{self.description_zh}".strip()
+
+    @property
+    def type_names(self) -> list[str]:
+        from .engines.scene_presets import SCENE_TYPES
+
+        return [SCENE_TYPES[t][0] for t in self.scene_types if t in SCENE_TYPES]
+
+    @property
+    def category_names(self) -> list[str]:
+        from .engines.scene_presets import CATEGORIES
+
+        return [CATEGORIES[c][0] for c in self.categories if c in CATEGORIES]
+
+    def matches(self, category_type: int | None = None, scene_type: int | None = None) -> bool:
+        return (category_type is None or category_type in self.categories) and (
+            scene_type is None or scene_type in self.scene_types
+        )
+
+    def meta(self) -> dict:
+        """Composition metadata in the engine's shape (fractions of the background)."""
+        return {
+            "surface_y": float(self.surface_y),
+            "product_box": tuple(float(v) for v in self.product_box),
+            "light_angle": float(self.light_angle),
+            "light_softness": float(self.light_softness),
+        }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import api_cutout, cutout, jobs
+from .views import api_cutout, cutout, jobs, scenes
 
 app_name = "processing"
 
@@ -14,4 +14,14 @@ urlpatterns = [
     path("results/<int:pk>/download.<str:extension>", cutout.result_download, name="result_download"),
     path("results/<int:pk>/save/", cutout.result_save_to_product, name="result_save"),
     path("results/signed/<str:token>/", api_cutout.signed_result, name="signed_result"),
+    # Scenes: the library, team scenes, and a product's Scenes tab.
+    path("scenes/", scenes.scene_list, name="scene_list"),
+    path("scenes/new/", scenes.scene_new, name="scene_new"),
+    path("scenes/product/<int:pk>/", scenes.product_scenes, name="product_scenes"),
+    path("scenes/product/<int:pk>/preview.png", scenes.scene_preview, name="scene_preview"),
+    path("scenes/product/<int:pk>/render/", scenes.scene_render, name="scene_render"),
+    path("scenes/<str:model_num>/", scenes.scene_detail, name="scene_detail"),
+    path("scenes/<str:model_num>/delete/", scenes.scene_delete, name="scene_delete"),
+    path("scenes/<str:model_num>/cover.jpg", scenes.scene_cover, name="scene_cover"),
+    path("scenes/<str:model_num>/photo.jpg", scenes.scene_background_file, name="scene_photo"),
 ]

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from catalog import views as catalog_views
-from processing.views import api_cutout
+from processing.views import api_cutout, api_scenes
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:product_list", permanent=False)),
@@ -18,4 +18,6 @@ urlpatterns = [
     path("ai/image/cut/out", api_cutout.cut_out, name="api_cut_out"),
     path("api/v1/bg-remove/submit", api_cutout.bg_remove_submit, name="api_bg_remove_submit"),
     path("api/v1/bg-remove/query", api_cutout.bg_remove_query, name="api_bg_remove_query"),
+    path("ai/image/background/generation/scene/query", api_scenes.scene_query, name="api_scene_query"),
+    path("ai/image/background/generation", api_scenes.scene_generate, name="api_scene_generate"),
 ]
