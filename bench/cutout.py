@@ -8,6 +8,7 @@ Methods, all run in this one process on the same images:
 - raw: the upstream ISNet model at 1024x1024, output thresholded at 0.5, no post-processing
 - rembg: rembg 2.x "dis_custom" session on the same upstream ONNX file (bench-only dependency)
 - grabcut: OpenCV GrabCut initialised from a centred rectangle
+- no-<step> (with --ablate): the engine with one step switched off, to see what it pays for
 
 Metrics per image, then means overall and per hard-case tag / subject kind:
 - IoU at alpha 0.5; SAD = sum |alpha - gt| / 1000 with alpha in 0..1; boundary F-score with a
@@ -161,9 +162,15 @@ def make_grabcut() -> AlphaFn:
     return run
 
 
-def make_vitrine() -> AlphaFn:
+def make_vitrine(disabled_step: str | None = None) -> AlphaFn:
     def run(rgb: np.ndarray) -> np.ndarray:
-        return cutout.predict_alpha(rgb).astype(np.float32) / 255.0
+        saved = dict(cutout.STEPS)
+        if disabled_step:
+            cutout.STEPS[disabled_step] = False
+        try:
+            return cutout.predict_alpha(rgb).astype(np.float32) / 255.0
+        finally:
+            cutout.STEPS.update(saved)
 
     return run
 
@@ -226,6 +233,7 @@ def main() -> int:
     parser.add_argument("--methods", nargs="+", help="subset of: vitrine raw rembg grabcut")
     parser.add_argument("--soak", type=int, metavar="N", help="memory check over N consecutive images")
     parser.add_argument("--per-image", action="store_true", help="print every image's metrics")
+    parser.add_argument("--ablate", action="store_true", help="also run the engine with each step off")
     args = parser.parse_args()
 
     refuse_network()
@@ -236,6 +244,9 @@ def main() -> int:
     makers = {"vitrine": make_vitrine, "raw": make_raw, "rembg": make_rembg, "grabcut": make_grabcut}
     names = args.methods or (["vitrine"] if args.no_baselines else list(makers))
     methods = {name: makers[name]() for name in names}
+    if args.ablate:
+        for step in cutout.STEPS:
+            methods[f"no-{step}"] = make_vitrine(step)
     items = load_items(args.limit, args.only)
 
     # Warm up each method so lazy session creation is not counted as per-image time.
@@ -279,11 +290,11 @@ def main() -> int:
         count = sum(tag in row["tags"] for row in next(iter(rows.values())))
         print(f"  {tag:22s} n={count:2d}  " + "   ".join(cells))
     print()
-    print(f"{'method':10s} {'IoU':>6s} {'SAD':>7s} {'BF@3px':>7s} {'median s':>9s} {'worst IoU':>10s}")
+    print(f"{'method':16s} {'IoU':>6s} {'SAD':>7s} {'BF@3px':>7s} {'median s':>9s} {'worst IoU':>10s}")
     for name, table in rows.items():
         worst = min(table, key=lambda row: row["iou"])
         print(
-            f"{name:10s} {_mean(table, 'iou'):6.3f} {_mean(table, 'sad'):7.2f} {_mean(table, 'bf'):7.3f} "
+            f"{name:16s} {_mean(table, 'iou'):6.3f} {_mean(table, 'sad'):7.2f} {_mean(table, 'bf'):7.3f} "
             f"{statistics.median(row['seconds'] for row in table):9.2f} "
             f"{worst['iou']:6.3f} {worst['id']}"
         )

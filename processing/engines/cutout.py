@@ -155,10 +155,9 @@ class Analysis:
     locate_prob: np.ndarray  # pass-1 probability at full resolution (float32)
 
 
-LOCATE_SIZE = (768, 768)
+LOCATE_SIZE = (1024, 1024)
 REFINE_LONG_SIDE = 640
 CROP_CONTEXT = 0.25
-FUSE_LOCATE_WEIGHT = 0.5
 
 
 # Steps can be switched off to measure what each one pays for (bench/cutout.py --ablate).
@@ -177,14 +176,15 @@ def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
     if not subject.any():
         return Analysis(np.zeros((height, width), np.uint8), 0.0, locate)
     x0, y0, x1, y1 = crop_around(subject, CROP_CONTEXT)
-    if STEPS["refine_pass"]:
+    # The crop pass pays off when pass 1 saw clutter (other salient objects, or a subject
+    # running into the frame); for a lone clean subject it costs time and changes nothing.
+    cluttered = len(components) > 1 or components[0].touched_sides > 0
+    if STEPS["refine_pass"] and cluttered:
         crop = rgb[y0:y1, x0:x1]
         refine_size = model_input_size(x1 - x0, y1 - y0, REFINE_LONG_SIDE)
         refined = cv2.resize(
             run_model(crop, refine_size, model_type), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
         )
-        # The two passes see the subject at different scales and in different context.
-        refined = (1.0 - FUSE_LOCATE_WEIGHT) * refined + FUSE_LOCATE_WEIGHT * locate[y0:y1, x0:x1]
     else:
         refined = locate[y0:y1, x0:x1]
     refined = refined * keep_overlapping(refined, subject[y0:y1, x0:x1])
@@ -237,6 +237,7 @@ class Component:
     mass: float  # sum of probability: confident and large components weigh more
     touched_sides: int  # frame sides the component runs into
     score: float = 0.0
+    kept: bool = False
 
 
 def find_components(prob: np.ndarray, threshold: float = 0.5) -> tuple[np.ndarray, list[Component]]:
@@ -289,8 +290,10 @@ def select_subject(
         gap = max(ox0 - mx1, mx0 - ox1, oy0 - my1, my0 - oy1, 0)
         if other.score >= 0.1 * main.score and gap <= reach and other.touched_sides <= main.touched_sides:
             chosen.append(other)
+    for component in chosen:
+        component.kept = True
     mask = np.isin(labels, [c.label for c in chosen])
-    return mask, chosen
+    return mask, components
 
 
 # --- matte refinement -----------------------------------------------------------------------
@@ -416,7 +419,7 @@ def confidence(prob: np.ndarray, locate: np.ndarray, components: list[Component]
 
     - an undecided matte: many pixels neither subject nor background, relative to the subject;
     - disagreement between the two passes (different view, different answer);
-    - competition: another salient object nearly as strong as the chosen one.
+    - competition: a dropped salient object nearly as strong as the chosen one.
     """
     subject = prob >= 0.5
     area = float(subject.sum())
@@ -428,9 +431,9 @@ def confidence(prob: np.ndarray, locate: np.ndarray, components: list[Component]
     union = float((subject | located).sum())
     agreement = float((subject & located).sum()) / union if union else 0.0
     competition = 1.0
-    if len(components) > 1:
-        ranked = sorted((c.score for c in components), reverse=True)
-        competition = float(np.clip(1.0 - ranked[1] / ranked[0], 0.0, 1.0)) ** 0.5
+    dropped = [c.score for c in components if not c.kept]
+    if components and dropped:
+        competition = float(np.clip(1.0 - max(dropped) / components[0].score, 0.0, 1.0)) ** 0.5
     return round(float(decisiveness * (0.5 + 0.5 * agreement) * (0.5 + 0.5 * competition)), 4)
 
 
