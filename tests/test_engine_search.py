@@ -275,6 +275,10 @@ def test_it_finds_the_uploaded_product_first():
     assert [h.image_id for h in res.hits][:1] == [2]
     assert res.hits[0].score >= res.hits[1].score
     assert 0.0 <= res.hits[-1].score <= 1.0
+    rebuilt = SearchEngine(rerank_k=5)
+    for i, img in catalog.items():
+        rebuilt.add_vectors(i, engine.extract_features(img).vectors_blob())
+    assert [h.image_id for h in rebuilt.search(upload, num=1, rerank=False).hits] == [2]
     attrs = {0: {"int_attr": 1}, 1: {"int_attr": 2}, 2: {"int_attr": 3}, 3: {"int_attr": 4}}
     filtered = engine.search(make_jpeg_bytes(upload), filter="int_attr <= 2", attributes=attrs.get)
     assert {h.image_id for h in filtered.hits} <= {0, 1}

@@ -59,6 +59,7 @@ __all__ = [
     "SearchParamError",
     "SearchResult",
     "decode_image",
+    "unpack_vectors",
     "validate_category",
     "validate_paging",
 ]
@@ -80,6 +81,7 @@ SAME_PRODUCT_THRESHOLD = 0.5
 _CAL_BIAS = -13.0
 _CAL_SIM = 12.5
 _CAL_INLIERS = 1.2
+_MIN_USEFUL_SIM = (-_CAL_BIAS - _CAL_INLIERS * math.log1p(search_local.N_FEATURES)) / _CAL_SIM
 
 
 def validate_paging(num: Any = None, start: Any = None) -> tuple[int, int]:
@@ -159,6 +161,16 @@ class ImageFeatures:
     probs: np.ndarray  # ImageNet probabilities of the whole picture
     aliyun_category: int
     catalog_category: int
+
+    def vectors_blob(self) -> bytes:
+        """Both vectors as float16 bytes (1.3 KB): store with the image row so a lost or stale index file
+        can be rebuilt from the database without re-running the model (`SearchEngine.add_vectors`)."""
+        return np.stack([self.vector, self.region_vector]).astype(np.float16).tobytes()
+
+
+def unpack_vectors(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.frombuffer(blob, np.float16).astype(np.float32).reshape(2, -1)
+    return arr[0], arr[1]
 
 
 @dataclass(frozen=True)
@@ -261,6 +273,11 @@ class SearchEngine:
         )
         if keep_local:
             self._local_store[int(image_id)] = features.local
+
+    def add_vectors(self, image_id: int, vectors_blob: bytes) -> None:
+        """Re-index an image from its stored `ImageFeatures.vectors_blob()` (index rebuilds)."""
+        whole, region = unpack_vectors(vectors_blob)
+        self.index.add([_key(image_id, 0), _key(image_id, 1)], np.stack([whole, region]))
 
     def add_many(self, items: Mapping[int, ImageFeatures], keep_local: bool = True) -> None:
         ids = [int(i) for i in items]
@@ -366,7 +383,9 @@ class SearchEngine:
             ]
             for iid, sim in ranked[: self.rerank_k]:
                 blob = self.local_features(iid)
-                inl = search_local.verify_best(qfeats, search_local.unpack(blob)) if blob else 0
+                # below this similarity no inlier count can lift a candidate to "same product": skip the work
+                useful = sim >= _MIN_USEFUL_SIM
+                inl = search_local.verify_best(qfeats, search_local.unpack(blob)) if blob and useful else 0
                 hits.append(SearchHit(iid, calibrated_score(sim, inl), float(sim), inl))
             rest = ranked[self.rerank_k :]
         else:
