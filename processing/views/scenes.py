@@ -97,7 +97,7 @@ class SceneGeometryForm(SceneForm):
     def clean(self):
         data = super().clean()
         box = [data.get(k) for k in ("box_x0", "box_y0", "box_x1", "box_y1")]
-        if None not in box and (box[2] - box[0] < 0.05 or box[3] - box[1] < 0.05):
+        if None not in box and (abs(box[2] - box[0]) < 0.05 or abs(box[3] - box[1]) < 0.05):
             raise forms.ValidationError("Drag a product box of at least 5% of the photo each way.")
         return data
 
