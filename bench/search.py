@@ -177,7 +177,7 @@ def scale_test(n: int, dim: int, n_queries: int, rng: np.random.Generator) -> di
 
 
 def compare_backends(n: int, dim: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
-    """usearch vs faiss-cpu vs hnswlib, same HNSW parameters (M=16, efC=128, ef=128)."""
+    """usearch vs faiss-cpu vs hnswlib, same HNSW parameters (M=16, efC=64, ef=128)."""
     vecs = clustered_vectors(n, dim, rng)
     qs = near_copies(vecs[rng.integers(0, n, 100)], rng)
     gt = np.argsort(-(qs @ vecs.T), axis=1)[:, :10]
@@ -206,7 +206,7 @@ def compare_backends(n: int, dim: int, rng: np.random.Generator) -> dict[str, di
 
         def b_faiss():
             ix = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
-            ix.hnsw.efConstruction = 128
+            ix.hnsw.efConstruction = 64
             ix.add(vecs)
             ix.hnsw.efSearch = 128
             return ix
@@ -219,7 +219,7 @@ def compare_backends(n: int, dim: int, rng: np.random.Generator) -> dict[str, di
 
         def b_hnsw():
             ix = hnswlib.Index(space="ip", dim=dim)
-            ix.init_index(max_elements=n, ef_construction=128, M=16)
+            ix.init_index(max_elements=n, ef_construction=64, M=16)
             ix.add_items(vecs, np.arange(n))
             ix.set_ef(128)
             return ix
@@ -242,6 +242,7 @@ def run_100k(feats, embedder, engine, evaluate, product_of, n_catalog, rng):
     build_s = time.perf_counter() - t
     big_engine = SearchEngine(index=big, local_features=engine.local_features, embedder=embedder)
     big_engine.rerank_k = engine.rerank_k
+    big_engine.query_flip = engine.query_flip
     big_engine.add_many(feats, keep_local=False)
     product_of.update({(10**7 + i) // 2: "synthetic" for i in range(0, 2 * filler, 2)})
     result = evaluate(big_engine, True, "100k")
@@ -326,6 +327,7 @@ def main() -> None:
     ap.add_argument("--backends", action="store_true", help="compare usearch / faiss / hnswlib at 100k")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--no-100k", action="store_true", help="skip the 100k-indexed latency run")
+    ap.add_argument("--no-query-flip", action="store_true", help="do not mirror-average query embeddings")
     ap.add_argument("--features", type=int, default=None, help="override ORB features per image")
     ap.add_argument("--rerank-k", type=int, default=None, help="override the number of re-ranked candidates")
     ap.add_argument(
@@ -358,6 +360,7 @@ def main() -> None:
     engine = SearchEngine(embedder=embedder)
     if args.rerank_k:
         engine.rerank_k = args.rerank_k
+    engine.query_flip = not args.no_query_flip
 
     # indexing throughput: decode + features + add, from bytes
     t = time.perf_counter()

@@ -146,25 +146,29 @@ class ImageEmbedder:
     def ensure_loaded(self) -> None:
         self._session()
 
-    def embed(self, image: Image.Image) -> Embedding:
-        return self.embed_many([image])[0]
+    def embed(self, image: Image.Image, flip: bool | None = None) -> Embedding:
+        return self.embed_many([image], flip=flip)[0]
 
-    def embed_many(self, images: Sequence[Image.Image], batch_size: int = 8) -> list[Embedding]:
+    def embed_many(
+        self, images: Sequence[Image.Image], batch_size: int = 8, flip: bool | None = None
+    ) -> list[Embedding]:
+        """`flip` overrides the embedder's mirror averaging for this call (e.g. off for a cheaper query)."""
         session = self._session()
+        use_flip = self.flip if flip is None else flip
         out: list[Embedding] = []
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size]
             boxed = [letterbox(ImageOps.exif_transpose(im) or im, self.input_size) for im in chunk]
             x = np.stack([to_input(b) for b, _ in boxed])
             n = len(chunk)
-            if self.flip:
+            if use_flip:
                 x = np.concatenate([x, x[..., ::-1]])
             fmap, logits, blocks = session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32)})
             desc = _l2(blocks.mean(axis=(2, 3)))
             head = _l2(gem(fmap))
             probs = _softmax(logits)
             act = fmap.mean(axis=1)
-            if self.flip:
+            if use_flip:
                 desc = _l2(desc[:n] + desc[n:])
                 head = _l2(head[:n] + head[n:])
                 probs = (probs[:n] + probs[n:]) / 2

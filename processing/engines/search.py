@@ -236,6 +236,7 @@ class SearchEngine:
         detector: SubjectDetector | None = None,
         rerank_k: int = 20,
         local_kind: int = search_local.KIND_ORB,
+        query_flip: bool = True,
     ) -> None:
         self.index = index if index is not None else VectorIndex(EMBEDDING_DIM)
         self._local_store: dict[int, bytes] = {}
@@ -244,6 +245,8 @@ class SearchEngine:
         self.detector = detector or SaliencyDetector()
         self.rerank_k = rerank_k
         self.local_kind = local_kind
+        # Catalog vectors are always mirror-averaged; averaging the query too costs two more model passes.
+        self.query_flip = query_flip
 
     # ---- indexing ----------------------------------------------------------------------------------------
 
@@ -327,7 +330,7 @@ class SearchEngine:
         timings["decode"] = time.perf_counter() - t0
 
         t = time.perf_counter()
-        whole = self.embedder.embed(image)
+        whole = self.embedder.embed(image, flip=self.query_flip)
         timings["embed"] = time.perf_counter() - t
         t = time.perf_counter()
         boxes = self.detector.detect(image, _activation_in_content(whole))
@@ -340,7 +343,7 @@ class SearchEngine:
             box = Box(0, 0, w, h)
         crop_img = _crop(image, box)
         t = time.perf_counter()
-        region_emb = self.embedder.embed(crop_img) if box != Box(0, 0, w, h) else whole
+        region_emb = self.embedder.embed(crop_img, flip=self.query_flip) if box != Box(0, 0, w, h) else whole
         timings["embed_region"] = time.perf_counter() - t
 
         # Predicted categories are reported in PicInfo; the subject crop is the better view of the product.

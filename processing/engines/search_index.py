@@ -61,7 +61,7 @@ class VectorIndex:
         dim: int,
         approx_threshold: int | None = DEFAULT_APPROX_THRESHOLD,
         connectivity: int = 16,
-        expansion_add: int = 128,
+        expansion_add: int = 64,
         expansion_search: int = 128,
     ) -> None:
         self.dim = dim
