@@ -182,3 +182,25 @@ def test_it_serves_preset_covers_to_anyone_rendering_them_once(presets, client, 
     client.get("/jobs/scenes/10005/cover.jpg")
     assert list((media_root / "scenes" / "presets" / "10005").iterdir()) == covers
     assert client.get("/jobs/scenes/nope/cover.jpg").status_code == 404
+
+
+def test_it_cuts_out_a_plain_photo_once_and_reuses_the_cut_out(owner, team, product, media_root):
+    from tests.test_api_cutout import make_product_photo
+
+    photo = add_photo(team, product, make_product_photo(480, 480), "mug.jpg")
+    client_for(owner).post(
+        f"/jobs/scenes/product/{product.pk}/render/",
+        {"images": [photo.pk], "scenes": ["10001"], "aspect": "1:1", "long_side": "512"},
+    )
+    job = run_job(Job.objects.get())
+    assert job.status == Status.SUCCESS, job.items.get().error_message
+    cutouts = list((media_root / "teams" / str(team.pk) / "scene-cutouts").rglob("*.png"))
+    assert len(cutouts) == 1
+    with Image.open(cutouts[0]) as cut:
+        alpha = np.asarray(cut.getchannel("A"))
+    assert alpha[0, 0] == 0 and alpha[240, 240] == 255  # background gone, the mug kept
+    preview = client_for(owner).get(
+        f"/jobs/scenes/product/{product.pk}/preview.png", {"scene": "10001", "image": photo.pk}
+    )
+    assert preview.status_code == 200
+    assert list((media_root / "teams" / str(team.pk) / "scene-cutouts").rglob("*.png")) == cutouts
