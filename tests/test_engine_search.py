@@ -282,3 +282,5 @@ def test_it_finds_the_uploaded_product_first():
     attrs = {0: {"int_attr": 1}, 1: {"int_attr": 2}, 2: {"int_attr": 3}, 3: {"int_attr": 4}}
     filtered = engine.search(make_jpeg_bytes(upload), filter="int_attr <= 2", attributes=attrs.get)
     assert {h.image_id for h in filtered.hits} <= {0, 1}
+    only = engine.search(upload, allowed_ids={1, 3}, rerank=False)
+    assert {h.image_id for h in only.hits} == {1, 3}

@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,8 +310,10 @@ class SearchEngine:
         attributes: Callable[[int], Mapping[str, Any] | None] | None = None,
         categories: Callable[[int], int | None] | None = None,
         rerank: bool = True,
+        allowed_ids: Container[int] | None = None,
     ) -> SearchResult:
         """Search the index. `attributes(image_id)` gives int_attr/str_attr... for `filter`;
+        `allowed_ids` is the alternative for a database-side filter (ids matched by `to_q(...)`);
         `categories(image_id)` gives an indexed image's Aliyun category, used to restrict to `category_id`
         (when not given, the category is predicted and reported but not used to filter, since a wrong
         prediction would hide the right product)."""
@@ -353,6 +355,8 @@ class SearchEngine:
 
         def allowed(key: int) -> bool:
             image_id = key // 2
+            if allowed_ids is not None and image_id not in allowed_ids:
+                return False
             if node is not None:
                 attrs = attributes(image_id) if attributes else None
                 if attrs is None or not evaluate(node, attrs):
@@ -361,8 +365,10 @@ class SearchEngine:
                 return categories(image_id) == cat
             return True
 
-        needs_filter = node is not None or (
-            cat is not None and categories is not None and cat != ALIYUN_OTHER
+        needs_filter = (
+            allowed_ids is not None
+            or node is not None
+            or (cat is not None and categories is not None and cat != ALIYUN_OTHER)
         )
         t = time.perf_counter()
         # Ask for enough vectors to fill the page after merging the two views of each image.
