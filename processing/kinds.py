@@ -93,6 +93,9 @@ def compute_image_facts(item: JobItem) -> ItemOutcome:
     decoded = load_item_image(item)
     facts = compute_facts(decoded.image).as_dict()
     item.image.store_thumbnail(make_thumbnail(decoded.image), facts)
+    from catalog.search_index import index_after_facts  # late: catalog imports processing at load time
+
+    index_after_facts(item.image, decoded.image)
     return ItemOutcome(width=decoded.width, height=decoded.height, metadata=facts)
 
 
@@ -137,4 +140,5 @@ def remove_item_background(item: JobItem) -> ItemOutcome:
     return cutout_outcome(decoded.image, params)
 
 
+from . import kinds_erase  # noqa: E402,F401,I001
 from . import kinds_scenes  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import api_cutout, cutout, jobs, scenes
+from .views import api_cutout, cutout, erase, jobs, scenes
 
 app_name = "processing"
 
@@ -24,4 +24,12 @@ urlpatterns = [
     path("scenes/<str:model_num>/delete/", scenes.scene_delete, name="scene_delete"),
     path("scenes/<str:model_num>/cover.jpg", scenes.scene_cover, name="scene_cover"),
     path("scenes/<str:model_num>/photo.jpg", scenes.scene_background_file, name="scene_photo"),
+    # Erase elements: the batch form and the one-photo editor.
+    path("erase/new/", erase.erase_new, name="erase_new"),
+    path("erase/image/<int:pk>/", erase.erase_editor, name="erase_editor"),
+    path("erase/image/<int:pk>/detect/", erase.erase_detect, name="erase_detect"),
+    path("erase/image/<int:pk>/apply/", erase.erase_apply, name="erase_apply"),
+    path("erase/detect/<int:pk>/", erase.erase_detect_status, name="erase_detect_status"),
+    path("erase/detect/<int:pk>/elements.json", erase.erase_elements, name="erase_elements"),
+    path("erase/result/<int:pk>/", erase.erase_result_status, name="erase_result_status"),
 ]

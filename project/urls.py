@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from catalog import views as catalog_views
-from processing.views import api_cutout, api_scenes
+from processing.views import api_cutout, api_erase, api_scenes, api_search
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:product_list", permanent=False)),
@@ -20,4 +20,6 @@ urlpatterns = [
     path("api/v1/bg-remove/query", api_cutout.bg_remove_query, name="api_bg_remove_query"),
     path("ai/image/background/generation/scene/query", api_scenes.scene_query, name="api_scene_query"),
     path("ai/image/background/generation", api_scenes.scene_generate, name="api_scene_generate"),
+    path("api/imagesearch", api_search.image_search, name="api_image_search"),
+    path("ai/image/removal", api_erase.removal, name="api_removal"),
 ]

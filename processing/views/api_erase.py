@@ -1,0 +1,149 @@
+"""Image Elements Removal over HTTP: Aidge's synchronous `GET/POST /ai/image/removal`
+(seeds/aidge-elements-removal.txt), in the same envelope as the cut-out API.
+
+Errors come back with HTTP 200 and the code in `resCode` (401 only for a missing or bad token):
+700 invalid input (the message names the field), 701 image URL, 702 base64, 703 image size
+outside 512x512...3000x3000, 704 format other than JPG/PNG/BMP, 705 file over 10 MB, 501 rate limit,
+801 model failure.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from .. import api
+from ..api import ApiProblem
+from ..engines.erase_rle import InvalidMask, decode_rle_mask
+from ..kinds import ItemError
+from ..kinds_erase import ERASE, erase_outcome, parse_types
+from ..models import Job, JobItem
+
+logger = logging.getLogger(__name__)
+
+MIN_SIDE, MAX_SIDE = 512, 3000
+FORMATS = ("JPEG", "PNG", "BMP")
+MAX_BYTES = 10 * 1024 * 1024
+URL_FIELD, BASE64_FIELD = "image_url", "image_Base64"
+
+CODES = {
+    api.BAD_URL: (701, "image url error"),
+    api.BAD_BASE64: (702, "image base64 error"),
+    api.BAD_IMAGE_SIZE: (703, "image size exceeds the limit"),
+    api.BAD_FORMAT: (704, "invalid image form"),
+    api.TOO_LARGE: (705, "image file size exceeds the limit"),
+}
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def removal(request: HttpRequest) -> HttpResponse:
+    request_id = api.new_request_id()
+    try:
+        token = api.authenticate(request)
+        api.check_rate_limit(token.team)
+        params = api.request_params(request)
+        object_types, non_object_types = _type_params(request, params)
+        mask_text = _mask_param(params)
+        if mask_text is None and not object_types and not non_object_types:
+            raise ApiProblem(
+                api.INVALID_INPUT,
+                "non_object_remove_elements and object_remove_elements cannot both be empty "
+                "unless a mask is given.",
+                "non_object_remove_elements",
+            )
+        decoded = _load_image(params)
+        hand_mask = None
+        if mask_text is not None:
+            try:
+                hand_mask = decode_rle_mask(mask_text, decoded.width, decoded.height)
+            except InvalidMask as error:
+                raise ApiProblem(api.INVALID_INPUT, f"mask: {error}", "mask") from None
+            if not hand_mask.any():
+                raise ApiProblem(api.INVALID_INPUT, "mask: the mask selects no pixels.", "mask")
+        job_params = {
+            "object_types": object_types,
+            "non_object_types": non_object_types,
+            "source": "api",
+            "request_id": request_id,
+        }
+        source = BASE64_FIELD if params.get(BASE64_FIELD) else str(params.get(URL_FIELD))[:255]
+        job = Job.objects.create_with_items(
+            team=token.team,
+            kind=ERASE,
+            items=[
+                JobItem(
+                    source_name=source,
+                    params={"request_id": request_id, "hand_mask": hand_mask is not None},
+                )
+            ],
+            params=job_params,
+            enqueue=False,
+        )
+        try:
+            result = job.run_inline(lambda: erase_outcome(decoded.image, job_params, hand_mask=hand_mask))
+        except ItemError as error:
+            raise ApiProblem(api.MODEL_FAILED, error.message) from None
+    except ApiProblem as problem:
+        return api.aidge_response(request_id, problem=problem, codes=CODES)
+    metadata = result.metadata
+    data = {
+        "imageUrl": request.build_absolute_uri(api.signed_result_path(result.pk)),
+        "width": result.width,
+        "height": result.height,
+        "elements": metadata.get("elements", []),
+        "maskUsed": metadata.get("mode") == "mask",
+        "erasedPixels": metadata.get("erased_pixels", 0),
+        "usage": 1,
+    }
+    return api.aidge_response(request_id, data=data)
+
+
+def _type_params(request: HttpRequest, params: dict) -> tuple[list[int], list[int]]:
+    lists = []
+    for name, required in (("object_remove_elements", True), ("non_object_remove_elements", False)):
+        value = params.get(name)
+        # A form or query string may repeat the field once per type (`...=1&...=2`).
+        repeated = request.POST.getlist(name) if request.method == "POST" else []
+        repeated = repeated or request.GET.getlist(name)
+        if len(repeated) > 1 and isinstance(value, str):
+            value = repeated
+        if value is None and required:
+            raise ApiProblem(api.MISSING_INPUT, f"{name} is required, e.g. [1, 2, 4] or [].", name)
+        try:
+            lists.append(parse_types(value))
+        except ValueError as error:
+            raise ApiProblem(api.INVALID_INPUT, f"{name}: {error}.", name) from None
+    return lists[0], lists[1]
+
+
+def _mask_param(params: dict) -> str | None:
+    value = params.get("mask")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ApiProblem(api.INVALID_INPUT, "mask must be a string of 'start length' pairs (RLE).", "mask")
+    return value
+
+
+def _load_image(params: dict):
+    try:
+        return api.load_image_input(
+            base64_value=params.get(BASE64_FIELD),
+            url_value=params.get(URL_FIELD),
+            base64_field=BASE64_FIELD,
+            url_field=URL_FIELD,
+            min_side=MIN_SIDE,
+            max_side=MAX_SIDE,
+            formats=FORMATS,
+            max_bytes=MAX_BYTES,
+        )
+    except ApiProblem as problem:
+        if problem.kind == api.BAD_IMAGE:
+            # Bytes that are no image at all: the seed's "download or recognition failed" codes.
+            kind = api.BAD_BASE64 if problem.field == BASE64_FIELD else api.BAD_URL
+            raise ApiProblem(kind, problem.message, problem.field) from None
+        raise
