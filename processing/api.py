@@ -78,7 +78,7 @@ def aidge_response(
         # 700's message names the offending field, as the seed promises.
         message = f"{label}: {problem.message}"
     body = {
-        "data": data or {},
+        "data": data if data is not None else {},
         "requestId": request_id,
         "success": problem is None,
         "resCode": code,

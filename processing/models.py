@@ -144,12 +144,12 @@ class Job(models.Model):
     def __str__(self) -> str:
         return f"{self.kind_label} #{self.pk}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("processing:job_detail", args=[self.pk])
+
     @property
     def kind_label(self) -> str:
         return JobKind(self.kind).label if self.kind in JobKind.values else self.kind
-
-    def get_absolute_url(self) -> str:
-        return reverse("processing:job_detail", args=[self.pk])
 
     @property
     def is_finished(self) -> bool:

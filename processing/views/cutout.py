@@ -64,17 +64,21 @@ def result_download(request: HttpRequest, pk: int, extension: str) -> HttpRespon
     return response
 
 
+RESULT_SUFFIXES = {JobKind.CUTOUT: "cutout", JobKind.ERASE: "erased", JobKind.SCENE_RENDER: "scene"}
+
+
 def _download_name(result: Result, extension: str) -> str:
     stem = (result.item.source_name or f"image-{result.item.position + 1}").rsplit(".", 1)[0]
     safe = "".join(character if character.isalnum() or character in "-_" else "_" for character in stem)
-    return f"{safe[:60] or 'image'}-cutout.{extension}"
+    suffix = RESULT_SUFFIXES.get(result.job.kind, "result")
+    return f"{safe[:60] or 'image'}-{suffix}.{extension}"
 
 
 @require_GET
 @member_required
 def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_job_for_user(request, pk)
-    results = list(Result.objects.filter(job=job).exclude(file="").select_related("item"))
+    results = list(Result.objects.filter(job=job).exclude(file="").select_related("item", "job"))
 
     def chunks():
         buffer = io.BytesIO()
@@ -110,12 +114,11 @@ def result_save_to_product(request: HttpRequest, pk: int) -> HttpResponse:
     product = source.product if source is not None else None
     with result.file.storage.open(result.file.name, "rb") as handle:
         data = handle.read()
-    stem = (result.item.source_name or "photo").rsplit(".", 1)[0]
     try:
         image, created = ProductImage.objects.ingest(
             team=request.membership.team,
             data=data,
-            original_filename=f"{stem}-cutout.png",
+            original_filename=_download_name(result, "png"),
             uploaded_by=request.user,
             product=product,
         )

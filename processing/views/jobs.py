@@ -22,7 +22,9 @@ def _get_job_for_user(request: HttpRequest, pk: int) -> Job:
 
 
 def _get_result_for_user(request: HttpRequest, pk: int) -> Result:
-    return get_object_or_404(Result.objects.for_team(request.membership.team).select_related("item"), pk=pk)
+    return get_object_or_404(
+        Result.objects.for_team(request.membership.team).select_related("item", "job"), pk=pk
+    )
 
 
 @member_required
