@@ -406,3 +406,125 @@ class ProductImage(models.Model):
     @property
     def dominant_colours(self) -> list[dict]:
         return self.facts.get("dominant_colours", [])
+
+
+# =========================================================================================================
+# Search by picture (issue 6). The database is the source of truth for every team's search index: each
+# image's vectors and local features live in `ImageSearchEntry`; in-memory indexes (catalog/search_index.py)
+# are caches that follow a per-team version counter. Appended here so other sections stay untouched.
+# =========================================================================================================
+
+SEARCH_INSTANCE_NAME_MAX = 20  # the seed: InstanceName has at most 20 characters
+
+
+class SearchInstanceQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> SearchInstanceQuerySet:
+        return self.filter(team=team)
+
+
+class SearchInstance(models.Model):
+    """A name API clients pass as `InstanceName`; it only ever resolves within the token's own team."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="search_instances")
+    name = models.CharField(max_length=SEARCH_INSTANCE_NAME_MAX, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SearchInstanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SearchIndexState(models.Model):
+    """A team's index version. Every change to its entries bumps it inside the same transaction, so a
+    committed version v guarantees every change numbered <= v is committed too (writers queue on this
+    row), and a process that has applied changes up to v only needs the ones numbered above it.
+
+    Keyed by a plain team id, not a foreign key: deleting a team cascades through its entries, whose
+    deletion handler writes here while the team row is on its way out."""
+
+    team_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"search index of team {self.team_id} at version {self.version}"
+
+    @classmethod
+    def current(cls, team_id: int) -> int:
+        return cls.objects.filter(team_id=team_id).values_list("version", flat=True).first() or 0
+
+    @classmethod
+    def bump(cls, team_id: int) -> int:
+        """Next version for the team; call inside the transaction that writes the change."""
+        cls.objects.get_or_create(team_id=team_id)
+        cls.objects.filter(team_id=team_id).update(version=models.F("version") + 1)
+        return cls.objects.filter(team_id=team_id).values_list("version", flat=True).get()
+
+
+class SearchDeletion(models.Model):
+    """Log of images that left a team's index, so other processes can drop them from their caches."""
+
+    team_id = models.BigIntegerField()
+    image_id = models.BigIntegerField()
+    version = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team_id", "version"])]
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} left team {self.team_id}'s index at version {self.version}"
+
+
+class ImageSearchEntryQuerySet(models.QuerySet):
+    def for_team(self, team: Team) -> ImageSearchEntryQuerySet:
+        return self.filter(team=team)
+
+    def changed_since(self, team_id: int, version: int) -> ImageSearchEntryQuerySet:
+        return self.filter(team_id=team_id, version__gt=version)
+
+
+class ImageSearchEntry(models.Model):
+    """What search needs about one catalog image (see processing/engines/search.py, storage contract)."""
+
+    image = models.OneToOneField(ProductImage, on_delete=models.CASCADE, related_name="search_entry")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    # Whole picture then subject crop, float32, EMBEDDING_DIM each.
+    vectors = models.BinaryField()
+    # ORB keypoints and descriptors of the subject crop, re-ranking's input (10-20 KB).
+    local_features = models.BinaryField()
+    # Seed (Aliyun) CategoryId: predicted, or the one AddImage was given.
+    aliyun_category = models.IntegerField()
+    # Our catalog category as the model sees the picture (the product's own category may differ).
+    predicted_category = models.PositiveSmallIntegerField(choices=Category.choices)
+    region = models.CharField(max_length=40, help_text="Detected subject, Aliyun 'x1,x2,y1,y2'.")
+    model_version = models.CharField(max_length=60)
+    version = models.BigIntegerField(default=0, help_text="SearchIndexState version of the last write.")
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    objects = ImageSearchEntryQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "version"])]
+        verbose_name_plural = "image search entries"
+
+    def __str__(self) -> str:
+        return f"search entry of image {self.image_id}"
+
+
+def _record_search_deletion(sender, instance: ImageSearchEntry, **kwargs) -> None:
+    # Runs for cascades too (deleting an image, a product or a team), inside the deleting transaction.
+    SearchDeletion.objects.create(
+        team_id=instance.team_id, image_id=instance.image_id, version=SearchIndexState.bump(instance.team_id)
+    )
+
+
+models.signals.post_delete.connect(
+    _record_search_deletion, sender=ImageSearchEntry, dispatch_uid="catalog.search_deletion"
+)

@@ -276,6 +276,15 @@ IMAGE_FETCH_TIMEOUT_SECONDS = env_float("IMAGE_FETCH_TIMEOUT_SECONDS", 10.0, min
 IMAGE_FETCH_MAX_REDIRECTS = 3
 # Results below this score are flagged for a human look.
 CUTOUT_REVIEW_SCORE = env_float("CUTOUT_REVIEW_SCORE", 0.6)
+# Search by picture: vectors (two per image) above which a team's index turns approximate (HNSW) and is
+# also saved under SEARCH_INDEX_DIR; how many changes a process applies before re-saving it; how many
+# teams' indexes one process keeps in memory; the duplicates page's similarity bar and scope.
+SEARCH_APPROXIMATE_THRESHOLD = env_int("SEARCH_APPROXIMATE_THRESHOLD", 50_000, minimum=0)
+SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "search-index")))
+SEARCH_INDEX_SAVE_EVERY = env_int("SEARCH_INDEX_SAVE_EVERY", 500, minimum=1)
+SEARCH_ENGINE_CACHE_TEAMS = env_int("SEARCH_ENGINE_CACHE_TEAMS", 32, minimum=1)
+SEARCH_DUPLICATE_SIMILARITY = env_float("SEARCH_DUPLICATE_SIMILARITY", 0.96)
+SEARCH_DUPLICATES_MAX_IMAGES = env_int("SEARCH_DUPLICATES_MAX_IMAGES", 20_000, minimum=2)
 
 VITRINE_MODEL_DIR = Path(env_str("VITRINE_MODEL_DIR", str(VAR_DIR / "models")))
 os.environ.setdefault("VITRINE_MODEL_DIR", str(VITRINE_MODEL_DIR))
