@@ -125,6 +125,8 @@ def make_rembg() -> AlphaFn:
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = cutout.default_threads()
+    # rembg only accepts custom models inside its home directory; point its home at ours.
+    os.environ["U2NET_HOME"] = str(cutout.model_dir())
     session = new_session(
         "dis_custom", sess_opts=options, model_path=str(cutout.model_dir() / "isnet-medium.onnx")
     )
