@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,13 +45,12 @@ logger = logging.getLogger(__name__)
 
 # Entries written by another model (or another vector recipe) are not comparable: `reindex_search` redoes them.
 MODEL_VERSION = f"{DEFAULT_MODEL_NAME}/{EMBEDDING_DIM}/orb"
-# Filter fields of the seed's grammar, plus `category` (our catalog category) for the web page's sidebar.
+# Filter fields of the seed's grammar -> the product's columns.
 FILTER_FIELDS = {
     "int_attr": "product__int_attr",
     "int_attr2": "product__int_attr2",
     "str_attr": "product__str_attr",
     "str_attr2": "product__str_attr2",
-    "category": "product__category",
 }
 _BUILD_CHUNK = 2000
 
@@ -124,6 +123,13 @@ def index_image(
         # delete either finishes first, and we skip, or waits for our entry and then deletes it as well.
         if not ProductImage.objects.select_for_update().filter(pk=image.pk).exists():
             return None
+        if aliyun_category is None:
+            # Same model, same prediction: an existing category can only differ because AddImage set it.
+            aliyun_category = (
+                ImageSearchEntry.objects.filter(image_id=image.pk, model_version=MODEL_VERSION)
+                .values_list("aliyun_category", flat=True)
+                .first()
+            )
         version = SearchIndexState.bump(image.team_id)
         entry, _created = ImageSearchEntry.objects.update_or_create(
             image_id=image.pk,
@@ -319,12 +325,12 @@ def save_engine(team: Team) -> Path | None:
 def catalog_filter(
     text: str | None = None,
     *,
-    category: int | None = None,
     int_min: int | None = None,
     int_max: int | None = None,
     str_value: str | None = None,
 ) -> Node | None:
-    """The engine filter for a Filter text plus the web sidebar's fields (built as a tree, never as text)."""
+    """The engine filter for a Filter text plus the web sidebar's fields (built as a tree, never as text;
+    the sidebar's catalog category is not part of the seed's grammar and goes to `search_team` apart)."""
     parts: list[Node] = []
     parsed = parse_filter(text) if text else None
     if parsed is not None:
@@ -335,8 +341,6 @@ def catalog_filter(
         parts.append(Compare("int_attr", "<=", int(int_max)))
     if str_value:
         parts.append(Compare("str_attr", "=", str(str_value)))
-    if category is not None:
-        parts.append(Compare("category", "=", str(int(category))))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(tuple(parts))
@@ -356,26 +360,14 @@ def filter_text(node: Node | None) -> str:
     return f"{node.field} {node.op} {node.value}"
 
 
-def _attributes_for(team: Team, node: Node) -> Callable[[int], Mapping[str, Any] | None]:
-    """Attributes of the images the filter can match, fetched in one parameterised query (to_q)."""
-    rows = (
-        ProductImage.objects.for_team(team)
-        .filter(product__isnull=False)
-        .filter(to_q(node, Q, FILTER_FIELDS))
-        .values_list(
-            "pk",
-            "product__int_attr",
-            "product__int_attr2",
-            "product__str_attr",
-            "product__str_attr2",
-            "product__category",
-        )
-    )
-    attrs = {
-        pk: {"int_attr": i1, "int_attr2": i2, "str_attr": s1, "str_attr2": s2, "category": str(cat)}
-        for pk, i1, i2, s1, s2, cat in rows
-    }
-    return attrs.get
+def allowed_image_ids(team: Team, node: Node | None, catalog_category: int | None = None) -> set[int]:
+    """Ids of the team's product images that pass the filter, in one parameterised query (`to_q`)."""
+    images = ProductImage.objects.for_team(team).filter(product__isnull=False)
+    if node is not None:
+        images = images.filter(to_q(node, Q, FILTER_FIELDS))
+    if catalog_category is not None:
+        images = images.filter(product__category=catalog_category)
+    return set(images.values_list("pk", flat=True))
 
 
 def _categories_for(team: Team, prefetch: bool) -> Callable[[int], int | None]:
@@ -386,6 +378,16 @@ def _categories_for(team: Team, prefetch: bool) -> Callable[[int], int | None]:
     return lambda image_id: (
         entries.filter(image_id=image_id).values_list("aliyun_category", flat=True).first()
     )
+
+
+class _AllBut:
+    """`allowed_ids` for "Find similar": every image but the query's own, without listing the team."""
+
+    def __init__(self, excluded: int) -> None:
+        self.excluded = excluded
+
+    def __contains__(self, item: object) -> bool:
+        return item != self.excluded
 
 
 @dataclass
@@ -407,10 +409,17 @@ def search_team(
     region: str | None = None,
     crop: bool = True,
     category_id: Any = None,
+    catalog_category: int | None = None,
+    exclude_image: int | None = None,
 ) -> TeamSearch:
     """Run a query against the team's own engine only; hits come back with their catalog rows."""
     engine = engine_for_team(team)
     has_category = category_id not in (None, "")
+    allowed: Container[int] | None = None
+    if node is not None or catalog_category is not None:
+        allowed = allowed_image_ids(team, node, catalog_category) - {exclude_image}
+    elif exclude_image is not None:
+        allowed = _AllBut(exclude_image)
     result = engine.search(
         picture,
         num=num,
@@ -418,8 +427,8 @@ def search_team(
         region=region or None,
         crop=crop,
         category_id=category_id,
-        filter=node,
-        attributes=_attributes_for(team, node) if node is not None else None,
+        # Filters run in the database: the seed's grammar parsed by the engine, turned into a Q by `to_q`.
+        allowed_ids=allowed,
         categories=_categories_for(team, prefetch=has_category),
     )
     ids = [hit.image_id for hit in result.hits]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import api_cutout, cutout, erase, jobs, scenes
+from .views import api_cutout, cutout, erase, jobs, scenes, search
 
 app_name = "processing"
 
@@ -32,4 +32,10 @@ urlpatterns = [
     path("erase/detect/<int:pk>/", erase.erase_detect_status, name="erase_detect_status"),
     path("erase/detect/<int:pk>/elements.json", erase.erase_elements, name="erase_elements"),
     path("erase/result/<int:pk>/", erase.erase_result_status, name="erase_result_status"),
+    # Search by picture: the page, its synchronous query, duplicates, and the team's API instances.
+    path("search/", search.search_page, name="search"),
+    path("search/query/", search.search_query, name="search_query"),
+    path("search/duplicates/", search.search_duplicates, name="search_duplicates"),
+    path("search/instances/", search.instance_create, name="search_instance_create"),
+    path("search/instances/<int:pk>/delete/", search.instance_delete, name="search_instance_delete"),
 ]

@@ -69,7 +69,7 @@ def add_indexed_image(team, product, seed: int, name: str | None = None) -> Prod
         uploaded_by=None,
         product=product,
     )
-    search_index.index_image(image, picture)
+    search_index.index_image(image)  # from the stored JPEG, as the upload job does
     return image
 
 
