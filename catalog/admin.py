@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import ApiToken, Invitation, Membership, Product, ProductImage, Team
+from .models import (
+    ApiToken,
+    ImageSearchEntry,
+    Invitation,
+    Membership,
+    Product,
+    ProductImage,
+    SearchInstance,
+    Team,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -71,3 +80,30 @@ class ProductImageAdmin(admin.ModelAdmin):
     search_fields = ["original_filename", "sha256", "product__title"]
     readonly_fields = ["sha256", "facts", "facts_at"]
     raw_id_fields = ["product"]
+
+
+@admin.register(SearchInstance)
+class SearchInstanceAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "created_at"]
+    search_fields = ["name", "team__name"]
+    autocomplete_fields = ["team"]
+
+
+@admin.register(ImageSearchEntry)
+class ImageSearchEntryAdmin(admin.ModelAdmin):
+    # Vectors and local features are binary and only written by indexing; show what they describe.
+    list_display = [
+        "image",
+        "team",
+        "aliyun_category",
+        "predicted_category",
+        "region",
+        "model_version",
+        "indexed_at",
+    ]
+    list_filter = ["model_version", "aliyun_category"]
+    fields = list_display
+    readonly_fields = list_display
+
+    def has_add_permission(self, request) -> bool:
+        return False

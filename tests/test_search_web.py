@@ -287,3 +287,12 @@ def test_above_the_threshold_the_index_is_saved_and_reloaded(team, catalog, sett
     assert gone not in {hit.image_id for hit in result.result.hits}
     saved = sorted(p.name for p in (settings.SEARCH_INDEX_DIR / f"team-{team.pk}").glob("v*.index"))
     assert saved == [f"v{SearchIndexState.current(team.pk)}.index"]
+
+
+def test_deleting_a_team_with_an_index_leaves_nothing_behind(team, catalog):
+    search_index.engine_for_team(team)
+    team_id = team.pk
+    team.delete()
+    assert not ImageSearchEntry.objects.exists()
+    engine = search_index.engine_for_team(team_id)
+    assert len(engine.index) == 0
