@@ -125,6 +125,8 @@ def cutout_outcome(image: Image.Image, params: dict) -> ItemOutcome:
             "background": params.get("background", "white"),
             "model_type": params.get("model_type", "general"),
             "needs_review": score < settings.CUTOUT_REVIEW_SCORE,
+            # A fitted result is cropped and rescaled, so it cannot be laid over the original.
+            "fitted": bool(params.get("target_width") or params.get("target_height")),
         },
         file_bytes=encode_image(result.image, "PNG"),
         extension="png",
