@@ -520,11 +520,13 @@ class ImageSearchEntry(models.Model):
 
 def _record_search_deletion(sender, instance: ImageSearchEntry, **kwargs) -> None:
     # Runs for cascades too (deleting an image, a product or a team), inside the deleting transaction.
+    # pre_delete fires before any row is deleted, so a deletion takes the team's version row first, in
+    # the same order as indexing (catalog/search_index.py): the two cannot deadlock.
     SearchDeletion.objects.create(
         team_id=instance.team_id, image_id=instance.image_id, version=SearchIndexState.bump(instance.team_id)
     )
 
 
-models.signals.post_delete.connect(
+models.signals.pre_delete.connect(
     _record_search_deletion, sender=ImageSearchEntry, dispatch_uid="catalog.search_deletion"
 )

@@ -119,10 +119,11 @@ def index_image(
     picture = picture if picture is not None else load_picture(image)
     features = feature_extractor().extract_features(picture)
     with transaction.atomic():
-        # Lock the image row before the version row (deletions take them in that order too): a concurrent
-        # delete either finishes first, and we skip, or waits for our entry and then deletes it as well.
+        # Lock order: the team's version row, the image, then the entry; deleting an entry takes the version
+        # row first too (its pre_delete handler), so indexing and deleting queue up instead of deadlocking.
+        version = SearchIndexState.bump(image.team_id)
         if not ProductImage.objects.select_for_update().filter(pk=image.pk).exists():
-            return None
+            return None  # deleted meanwhile (the version bump alone changes nothing)
         if aliyun_category is None:
             # Same model, same prediction: an existing category can only differ because AddImage set it.
             aliyun_category = (
@@ -130,7 +131,6 @@ def index_image(
                 .values_list("aliyun_category", flat=True)
                 .first()
             )
-        version = SearchIndexState.bump(image.team_id)
         entry, _created = ImageSearchEntry.objects.update_or_create(
             image_id=image.pk,
             defaults={
