@@ -135,7 +135,7 @@ def request_params(request: HttpRequest) -> dict:
             else:
                 params.update({key: request.POST.get(key) for key in request.POST})
         except RequestDataTooBig:
-            raise ApiProblem(TOO_LARGE, "The request body is too large.", "imageBase64") from None
+            raise ApiProblem(TOO_LARGE, "The request body is too large for the image limit.") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ApiProblem(INVALID_INPUT, "The request body is not valid JSON.") from None
     return params
@@ -178,13 +178,15 @@ def load_image_input(
     max_side: int,
     formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "BMP"),
     max_bytes: int | None = None,
+    prefer: str = "base64",
 ) -> DecodedImage:
-    """Base64 wins over a URL, as the Aidge seeds say; either way the bytes are decoded safely."""
+    """One image from base64 or a URL; each seed says which wins when both are given
+    (background removal: base64; elements removal: the URL). The bytes are decoded safely."""
     max_bytes = max_bytes or settings.API_MAX_IMAGE_BYTES
-    if base64_value:
-        data, field = decode_base64_image(base64_value, base64_field, max_bytes), base64_field
-    elif url_value:
+    if url_value and (prefer == "url" or not base64_value):
         data, field = fetch_url(url_value, url_field, max_bytes), url_field
+    elif base64_value:
+        data, field = decode_base64_image(base64_value, base64_field, max_bytes), base64_field
     else:
         raise ApiProblem(MISSING_INPUT, f"{url_field} or {base64_field} is required.", url_field)
     if len(data) > max_bytes:

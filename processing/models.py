@@ -47,6 +47,7 @@ class JobKind(models.TextChoices):
     IMAGE_FACTS = "image_facts", "Thumbnails and image facts"
     CUTOUT = "cutout", "Background removal"
     ERASE = "erase", "Erase elements"
+    ERASE_DETECT = "erase_detect", "Find elements to erase"
     SCENE_RENDER = "scene_render", "Product on scene"
     SEARCH_INDEX = "search_index", "Search index"
 

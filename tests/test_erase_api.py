@@ -158,16 +158,19 @@ def test_it_answers_501_over_the_rate_limit(api_token, settings):  # noqa: F811
 
 
 # --- success --------------------------------------------------------------------------------------------
-def test_it_erases_background_text_and_keeps_product_text(api_token, team):  # noqa: F811
+def test_it_erases_background_text_and_keeps_product_text(api_token, team, settings):  # noqa: F811
     photo = make_erase_photo()
-    body = call(
-        api_token,
-        as_json=True,
-        image_Base64=b64(photo),
-        image_url="http://10.0.0.1/ignored.jpg",  # base64 wins
-        object_remove_elements=[],
-        non_object_remove_elements=[1, 2, 3, 4],
-    ).json()
+    settings.IMAGE_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    with image_server({"/photo.jpg": (200, {"Content-Type": "image/jpeg"}, photo)}) as base:
+        body = call(
+            api_token,
+            as_json=True,
+            # The seed gives the URL priority: the tiny base64 image would answer 703 if it were used.
+            image_Base64=b64(make_erase_photo(size=200, promo=False)),
+            image_url=f"{base}/photo.jpg",
+            object_remove_elements=[],
+            non_object_remove_elements=[1, 2, 3, 4],
+        ).json()
     assert body["success"] is True and body["resCode"] == 200, body
     data = body["data"]
     assert (data["width"], data["height"]) == (SIZE, SIZE) and data["maskUsed"] is False

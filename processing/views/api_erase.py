@@ -140,6 +140,8 @@ def _load_image(params: dict):
             max_side=MAX_SIDE,
             formats=FORMATS,
             max_bytes=MAX_BYTES,
+            # The elements-removal seed prioritises the URL when both are given.
+            prefer="url",
         )
     except ApiProblem as problem:
         if problem.kind == api.BAD_IMAGE:
