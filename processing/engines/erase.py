@@ -60,11 +60,15 @@ DETECT_LONG_SIDE = 1024
 # Below the package defaults (0.3 / 0.5) so faint watermarks are not dropped; the glyph mask
 # step rejects boxes with nothing in them.
 DET_THRESH, DET_BOX_THRESH = 0.2, 0.3
+# ONNX Runtime intra-op threads per session (the target machine has two cores).
+ORT_THREADS = 2
 
 # Glyphs closer than this to their background (Lab distance) read as a semi-transparent overlay.
 FAINT_CONTRAST = 45.0
 # A "block" that is mostly product is the product's own surface, not a banner.
 BLOCK_MAX_ON_SUBJECT = 0.5
+# Pixels a colour block is grown by to cover its anti-aliased edge.
+BLOCK_EDGE = 2
 
 # Shop / brand markers; the © family is the strongest signal of a "specific name".
 _NAME_MARKS = re.compile(r"[©®™]|\(c\)", re.IGNORECASE)
@@ -119,7 +123,8 @@ def rapidocr_model_dir() -> Path:
 
 def get_ocr() -> Any:
     """The RapidOCR pipeline, built once; model paths are pinned to the wheel's own files so the
-    package never tries its download fallback."""
+    package never tries its download fallback. Its ONNX Runtime sessions are reused for every
+    image (two intra-op threads: the target machine has two cores)."""
     global _ocr
     if _ocr is None:
         with _ocr_lock:
@@ -138,6 +143,8 @@ def get_ocr() -> Any:
                     "Det.thresh": DET_THRESH,
                     "Det.box_thresh": DET_BOX_THRESH,
                     "Global.text_score": 0.3,
+                    "EngineConfig.onnxruntime.intra_op_num_threads": ORT_THREADS,
+                    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                 }
                 for path in (params["Det.model_path"], params["Rec.model_path"]):
                     if not Path(path).is_file():
@@ -155,19 +162,44 @@ def to_rgb_array(image: Image.Image | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array[..., :3]).astype(np.uint8, copy=False)
 
 
-def detect_text(rgb: np.ndarray) -> list[TextBox]:
-    """Raw text lines: quadrilateral, recognised text and score."""
+def detect_boxes(rgb: np.ndarray) -> list[TextBox]:
+    """Text line quadrilaterals only (no recognition), at most DETECT_LONG_SIDE on the long side;
+    `text` is empty and `score` is the detector's box score."""
     ocr = get_ocr()
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
     with _run_lock:
-        result = ocr(rgb, use_cls=False)
+        result = ocr._load_det_model()(bgr)
     if result is None or result.boxes is None:
         return []
-    texts = list(result.txts or [""] * len(result.boxes))
-    scores = list(result.scores or [1.0] * len(result.boxes))
+    scores = list(result.scores if result.scores is not None else [1.0] * len(result.boxes))
     return [
-        TextBox(np.asarray(quad, np.float32), str(text), float(score))
-        for quad, text, score in zip(result.boxes, texts, scores, strict=False)
+        TextBox(np.asarray(quad, np.float32), "", float(score))
+        for quad, score in zip(result.boxes, scores, strict=False)
     ]
+
+
+def recognise(rgb: np.ndarray, boxes: list[TextBox]) -> None:
+    """Fill in `text` and `score` of the given lines, in one batched recognition pass."""
+    if not boxes:
+        return
+    from rapidocr.ch_ppocr_rec import TextRecInput
+    from rapidocr.utils.process_img import get_rotate_crop_image
+
+    ocr = get_ocr()
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    crops = [get_rotate_crop_image(bgr, box.quad.copy()) for box in boxes]
+    with _run_lock:
+        result = ocr._load_rec_model()(TextRecInput(img=crops))
+    for box, text, score in zip(boxes, result.txts, result.scores, strict=False):
+        box.text, box.score = str(text), float(score)
+
+
+def detect_text(rgb: np.ndarray) -> list[TextBox]:
+    """Raw text lines: quadrilateral, recognised text and score (lines read as nothing, or below
+    the recognition score floor, are dropped)."""
+    boxes = detect_boxes(rgb)
+    recognise(rgb, boxes)
+    return [box for box in boxes if box.text.strip() and box.score >= 0.3]
 
 
 # --- geometry helpers -----------------------------------------------------------------------
@@ -295,10 +327,42 @@ def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> np.ndar
 def _block_from_ring(
     rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray, outer_pad: float, inner_pad: float
 ) -> np.ndarray | None:
+    """Work in a window around the line (a banner is rarely much larger than its text); only
+    when the shape runs into the window's edge is the whole frame searched."""
     height, width = rgb.shape[:2]
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+    margin = int(max(x1 - x0, y1 - y0)) + 16
+    window = (max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin))
+    found = _block_in_window(rgb, lab, quad, outer_pad, inner_pad, window)
+    if found is None:
+        return None
+    region, touches = found
+    if touches:
+        found = _block_in_window(rgb, lab, quad, outer_pad, inner_pad, (0, 0, width, height))
+        if found is None:
+            return None
+        region = found[0]
+    return region
+
+
+def _block_in_window(
+    rgb: np.ndarray,
+    lab_full: np.ndarray,
+    quad: np.ndarray,
+    outer_pad: float,
+    inner_pad: float,
+    window: tuple[int, int, int, int],
+) -> tuple[np.ndarray, bool] | None:
+    full_height, full_width = rgb.shape[:2]
+    wx0, wy0, wx1, wy1 = window
+    crop = rgb[wy0:wy1, wx0:wx1].copy()
+    lab = lab_full[wy0:wy1, wx0:wx1]
+    height, width = crop.shape[:2]
     text_h = _text_height(quad)
-    inner = _poly_mask((height, width), _grown_quad(quad, inner_pad))
-    ring = _poly_mask((height, width), _grown_quad(quad, outer_pad)) & ~inner
+    offset = (wx0, wy0)
+    inner = _poly_mask((height, width), _grown_quad(quad, inner_pad), offset)
+    ring = _poly_mask((height, width), _grown_quad(quad, outer_pad), offset) & ~inner
     if ring.sum() < 20:
         return None
     ring_lab = lab[ring]
@@ -314,25 +378,32 @@ def _block_from_ring(
     flood = np.zeros((height + 2, width + 2), np.uint8)
     flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
     tolerance = (16, 16, 16)
-    canvas = rgb.copy()
     # Several seeds: a watermark stroke crossing the block can cut it into pieces.
     order = np.argsort(distance)
     for seed_index in order[: max(1, int((distance < 12).sum()))][:: max(1, len(order) // 64)][:12]:
         x, y = int(xs[seed_index]), int(ys[seed_index])
         if flood[y + 1, x + 1]:
             continue
-        cv2.floodFill(canvas, flood, (x, y), (0, 0, 0), tolerance, tolerance, flags)
+        cv2.floodFill(crop, flood, (x, y), (0, 0, 0), tolerance, tolerance, flags)
     region = flood[1:-1, 1:-1].astype(bool)
     area = int(region.sum())
     text_area = int(inner.sum())
-    if area > 0.3 * height * width:
+    if area > 0.3 * full_height * full_width:
         return None
+    touches = bool(
+        (wx0 > 0 and region[:, 0].any())
+        or (wy0 > 0 and region[0].any())
+        or (wx1 < full_width and region[:, -1].any())
+        or (wy1 < full_height and region[-1].any())
+    )
+    if touches:
+        return region, True
     region = _fill_holes(cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_CLOSE, _disk(2)).astype(bool))
     if region.sum() < 1.15 * text_area:
         return None
     # The text must lie inside the shape, and the shape must be compact (a block, not a
     # patch of product surface wandering along a gradient).
-    if (inner & ~region).sum() > 0.1 * text_area or text_h > 0.5 * min(height, width):
+    if (inner & ~region).sum() > 0.1 * text_area or text_h > 0.5 * min(full_height, full_width):
         return None
     contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
@@ -346,7 +417,10 @@ def _block_from_ring(
         if np.linalg.norm(outside - median) < 12:
             return None
     # Anti-aliased block edges.
-    return cv2.dilate(region.astype(np.uint8), _disk(2)).astype(bool)
+    grown = cv2.dilate(region.astype(np.uint8), _disk(BLOCK_EDGE)).astype(bool)
+    full = np.zeros((full_height, full_width), bool)
+    full[wy0:wy1, wx0:wx1] = grown
+    return full, False
 
 
 # --- classification -------------------------------------------------------------------------
@@ -366,6 +440,35 @@ def _similar_text(a: str, b: str) -> bool:
         return True
     match = SequenceMatcher(None, a, b).find_longest_match(0, len(a), 0, len(b))
     return match.size >= 3
+
+
+def _repeated_lines(boxes: list[TextBox], width: int, height: int) -> list[list[int]]:
+    """Groups of lines that repeat across the image (tiled watermarks), from geometry alone so no
+    recognition is needed: three or more lines at the same angle and text height, of which at
+    least three have about the same length (the same phrase; tiles cut by the frame or split by
+    the detector are shorter, and join the group by angle and height)."""
+    angles = [_text_angle(box.quad) for box in boxes]
+    heights = [_text_height(box.quad) for box in boxes]
+    lengths = [float(max(cv2.minAreaRect(box.quad.astype(np.float32))[1])) for box in boxes]
+    groups: list[list[int]] = []
+    seen: set[int] = set()
+    for index in range(len(boxes)):
+        if index in seen:
+            continue
+        group = [
+            other
+            for other in range(len(boxes))
+            if abs(angles[index] - angles[other]) < 4 and 0.75 < heights[index] / heights[other] < 1.33
+        ]
+        if len(group) < 3:
+            continue
+        longest = max(lengths[other] for other in group)
+        full = [other for other in group if lengths[other] > 0.75 * longest]
+        if len(full) < 3:
+            continue
+        groups.append(group)
+        seen.update(group)
+    return groups
 
 
 def _repeated_texts(boxes: list[TextBox]) -> set[int]:
@@ -397,7 +500,11 @@ def _looks_like_brand_word(text: str) -> bool:
 def detect_elements(
     image: Image.Image | np.ndarray, subject_alpha: np.ndarray | None = None
 ) -> list[Element]:
-    """Find the removable elements of an image and classify them into the four API types."""
+    """Find the removable elements of an image and classify them into the four API types.
+
+    Detection runs once; recognition only on the lines whose type depends on their words (not
+    tiles of a repeated watermark, not text in a colour block), plus one line per watermark
+    group so the element still carries its text."""
     rgb = to_rgb_array(image)
     height, width = rgb.shape[:2]
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -407,16 +514,35 @@ def detect_elements(
         if alpha.shape != (height, width):
             raise ValueError(f"subject_alpha shape {alpha.shape} does not match image {(height, width)}")
         subject = alpha > SUBJECT_THRESHOLD
-    boxes = detect_text(rgb)
-    repeated = _repeated_texts(boxes)
-    elements: list[Element] = []
+    boxes = detect_boxes(rgb)
+    glyph_list = [_glyph_mask(rgb, lab, box.quad) for box in boxes]
+    keep = [index for index, glyphs in enumerate(glyph_list) if glyphs is not None]
+    boxes = [boxes[index] for index in keep]
+    glyph_list = [glyph_list[index] for index in keep]
+    groups = _repeated_lines(boxes, width, height)
+    repeated = {index for group in groups for index in group}
+    blocks: list[np.ndarray | None] = []
     for index, text_box in enumerate(boxes):
-        glyphs = _glyph_mask(rgb, lab, text_box.quad)
-        if glyphs is None:
-            continue
-        block = _colour_block(rgb, lab, text_box.quad)
+        block = None
+        # Tiles of a faint repeated watermark are not banner text: skip the costly block search.
+        if index not in repeated or glyph_list[index].contrast >= 1.6 * FAINT_CONTRAST:
+            block = _colour_block(rgb, lab, text_box.quad)
         if block is not None and subject is not None and subject[block].mean() > BLOCK_MAX_ON_SUBJECT:
             block = None
+        blocks.append(block)
+    to_read = [index for index in range(len(boxes)) if index not in repeated and blocks[index] is None]
+    for group in groups:
+        to_read.append(max(group, key=lambda i: float(max(cv2.minAreaRect(boxes[i].quad)[1]))))
+    recognise(rgb, [boxes[index] for index in to_read])
+    for group in groups:
+        text = next((boxes[i].text for i in group if boxes[i].text.strip()), "")
+        for index in group:
+            if not boxes[index].text.strip():
+                boxes[index].text = text
+    elements: list[Element] = []
+    for index, text_box in enumerate(boxes):
+        glyphs = glyph_list[index]
+        block = blocks[index]
         mask = glyphs.mask | block if block is not None else glyphs.mask
         ys, xs = np.nonzero(mask)
         box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
