@@ -155,19 +155,35 @@ class Analysis:
     locate_prob: np.ndarray  # pass-1 probability at full resolution (float32)
 
 
-LOCATE_SIZE = (1024, 1024)
-REFINE_LONG_SIDE = 640
+LOCATE_LONG_SIDE = 768
+REFINE_MIN_LONG_SIDE = 384
+REFINE_MAX_LONG_SIDE = 1024
+# Cap on the refine pass's input pixels: the crop pass never costs more than this much model.
+REFINE_MAX_PIXELS = 640 * 640
 CROP_CONTEXT = 0.25
 
 
 # Steps can be switched off to measure what each one pays for (bench/cutout.py --ablate).
-STEPS = {"refine_pass": True, "clear_holes": True, "edges": True}
+STEPS = {"refine_pass": True, "split_fused": True, "clear_holes": True, "edges": True}
+
+
+def refine_input_size(width: int, height: int) -> tuple[int, int]:
+    """Model size for the crop pass: the crop's own resolution, within the pass's budget."""
+    long_side = min(max(width, height), REFINE_MAX_LONG_SIDE)
+    long_side = max(long_side, REFINE_MIN_LONG_SIDE)
+    size = model_input_size(width, height, long_side)
+    while size[0] * size[1] > REFINE_MAX_PIXELS and long_side > REFINE_MIN_LONG_SIDE:
+        long_side -= 32
+        size = model_input_size(width, height, long_side)
+    return size
 
 
 def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
     height, width = rgb.shape[:2]
+    # Pass 1 only has to find the subject: a low resolution is enough and cheap.
+    locate_size = model_input_size(width, height, LOCATE_LONG_SIDE)
     locate = cv2.resize(
-        run_model(rgb, LOCATE_SIZE, model_type), (width, height), interpolation=cv2.INTER_LINEAR
+        run_model(rgb, locate_size, model_type), (width, height), interpolation=cv2.INTER_LINEAR
     )
     subject, components = select_subject(locate, model_type)
     if not subject.any():
@@ -175,19 +191,24 @@ def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
         subject, components = select_subject(locate, model_type, threshold=0.2)
     if not subject.any():
         return Analysis(np.zeros((height, width), np.uint8), 0.0, locate)
+    dropped = None
+    if STEPS["split_fused"]:
+        subject, dropped = split_fused(rgb, locate, subject)
     x0, y0, x1, y1 = crop_around(subject, CROP_CONTEXT)
-    # The crop pass pays off when pass 1 saw clutter (other salient objects, or a subject
-    # running into the frame); for a lone clean subject it costs time and changes nothing.
-    cluttered = len(components) > 1 or components[0].touched_sides > 0
-    if STEPS["refine_pass"] and cluttered:
+    if STEPS["refine_pass"]:
+        # Pass 2 sees the subject at (up to) its own resolution, with the clutter out of view.
         crop = rgb[y0:y1, x0:x1]
-        refine_size = model_input_size(x1 - x0, y1 - y0, REFINE_LONG_SIDE)
         refined = cv2.resize(
-            run_model(crop, refine_size, model_type), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
+            run_model(crop, refine_input_size(x1 - x0, y1 - y0), model_type),
+            (x1 - x0, y1 - y0),
+            interpolation=cv2.INTER_LINEAR,
         )
     else:
         refined = locate[y0:y1, x0:x1]
     refined = refined * keep_overlapping(refined, subject[y0:y1, x0:x1])
+    if dropped is not None:
+        # The refine pass sees the furniture the subject touches again; keep it cut away.
+        refined = refined * (1.0 - soft_mask(dropped[y0:y1, x0:x1]))
     crop_rgb = rgb[y0:y1, x0:x1]
     if STEPS["clear_holes"]:
         refined = clear_enclosed_background(crop_rgb, refined)
@@ -252,9 +273,39 @@ def find_components(prob: np.ndarray, threshold: float = 0.5) -> tuple[np.ndarra
         x, y, w, h, area = (int(v) for v in stats[label])
         if area < min_area:
             continue
-        sides = int(x < band) + int(y < band) + int(x + w > width - band) + int(y + h > height - band)
+        sides = frame_contacts(labels[y : y + h, x : x + w] == label, (x, y), (width, height), band)
         components.append(Component(label, (x, y, x + w, y + h), area, float(mass[label]), sides))
     return labels, components
+
+
+def frame_contacts(mask: np.ndarray, origin: tuple[int, int], frame: tuple[int, int], band: int) -> int:
+    """Frame sides the component (mask over its bounding box at origin) really runs into.
+
+    A side counts when the component meets it along a good part of its own extent: walls and
+    furniture are cut by the frame across their width, while a product's thin stand or cable
+    that happens to reach the edge should not cost it the product's standing.
+    """
+    x, y = origin
+    width, height = frame
+    h, w = mask.shape
+    sides = 0
+    for touches, strip, axis in (
+        (x < band, mask[:, : band - x], 1),
+        (y < band, mask[: band - y], 0),
+        (x + w > width - band, mask[:, max(0, width - band - x) :], 1),
+        (y + h > height - band, mask[max(0, height - band - y) :], 0),
+    ):
+        # Length of the contact along that side, against the component's extent there.
+        if (
+            touches
+            and strip.size
+            and strip.any(axis=axis).sum() >= FRAME_CONTACT_FRACTION * mask.shape[1 - axis]
+        ):
+            sides += 1
+    return sides
+
+
+FRAME_CONTACT_FRACTION = 0.2
 
 
 def select_subject(
@@ -294,6 +345,59 @@ def select_subject(
         component.kept = True
     mask = np.isin(labels, [c.label for c in chosen])
     return mask, components
+
+
+SPLIT_THRESHOLD = 0.9
+SPLIT_MIN_PART = 0.05
+
+
+def split_fused(
+    rgb: np.ndarray, prob: np.ndarray, subject: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cut the furniture a product stands on or leans against off the chosen subject.
+
+    The model often segments a product together with the chair, bed or stool it touches, as
+    one blob. At a high confidence the blob tends to fall apart into the product and the
+    furniture; the parts that run into the frame are furniture (a product is whole and in
+    view). Each pixel of the blob goes to the product or to the furniture by a colour
+    watershed from those cores. Returns the new subject and the dropped region (or None).
+    """
+    height, width = prob.shape
+    ys, xs = np.nonzero(subject)
+    pad = 16
+    y0, y1 = max(0, ys.min() - pad), min(height, ys.max() + 1 + pad)
+    x0, x1 = max(0, xs.min() - pad), min(width, xs.max() + 1 + pad)
+    blob = subject[y0:y1, x0:x1]
+    core = ((prob[y0:y1, x0:x1] >= SPLIT_THRESHOLD) & blob).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+    band = max(2, round(0.01 * max(height, width)))
+    min_area = SPLIT_MIN_PART * float(blob.sum())
+    keep, drop = [], []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if area < min_area:
+            continue
+        part = labels[y : y + h, x : x + w] == label
+        sides = frame_contacts(part, (x + x0, y + y0), (width, height), band)
+        (drop if sides else keep).append(label)
+    if not keep or not drop:
+        return subject, None
+    markers = np.zeros(blob.shape, np.int32)
+    markers[np.isin(labels, keep)] = 1
+    markers[np.isin(labels, drop)] = 2
+    outside = ~cv2.dilate(blob.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    markers[outside] = 3
+    cv2.watershed(np.ascontiguousarray(rgb[y0:y1, x0:x1, ::-1]), markers)
+    new_subject = np.zeros_like(subject)
+    new_subject[y0:y1, x0:x1] = blob & (markers == 1)
+    dropped = np.zeros_like(subject)
+    dropped[y0:y1, x0:x1] = blob & (markers == 2)
+    return new_subject, dropped
+
+
+def soft_mask(mask: np.ndarray) -> np.ndarray:
+    radius = max(1, round(0.004 * max(mask.shape)))
+    return cv2.blur(mask.astype(np.float32), (2 * radius + 1, 2 * radius + 1))
 
 
 # --- matte refinement -----------------------------------------------------------------------
