@@ -10,6 +10,11 @@ Methods, all run in this one process on the same images:
 - grabcut: OpenCV GrabCut initialised from a centred rectangle
 - no-<step> (with --ablate): the engine with one step switched off, to see what it pays for
 
+Speed is reported as the median seconds per image and as the median per-image ratio to the raw
+model in the same run (the machine is shared; the ratio is what survives the load). Memory per
+method is the peak RSS sampled while its calls run and the largest rise above the RSS before a
+call; --soak checks that RSS stays flat over many images.
+
 Metrics per image, then means overall and per hard-case tag / subject kind:
 - IoU at alpha 0.5; SAD = sum |alpha - gt| / 1000 with alpha in 0..1; boundary F-score with a
   3 px tolerance. Seconds are end to end (decoded RGB in, full-resolution matte out).
@@ -26,6 +31,7 @@ import resource
 import socket
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -192,6 +198,40 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class RssSampler:
+    """Peak RSS while one call runs, sampled from a background thread every few milliseconds.
+
+    All methods share one process, so the process-wide peak cannot tell them apart; the peak
+    during each method's own calls, and how far it rises above the RSS just before the call,
+    can.
+    """
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.peak = 0.0
+        self._running = False
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        while self._running:
+            self.peak = max(self.peak, rss_mib())
+            time.sleep(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self.before = rss_mib()
+        self.peak = self.before
+        self._running = True
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._running = False
+        assert self._thread is not None
+        self._thread.join()
+        self.peak = max(self.peak, rss_mib())
+
+
 def load_items(limit: int | None, only: list[str] | None) -> list[dict]:
     items = json.loads((DATA_DIR / "manifest.json").read_text())["items"]
     if only:
@@ -260,9 +300,10 @@ def main() -> int:
     for item in items:
         rgb, truth = load_pair(item)
         for name, predict in methods.items():
-            started = time.perf_counter()
-            alpha = predict(rgb)
-            seconds = time.perf_counter() - started
+            with RssSampler() as memory:
+                started = time.perf_counter()
+                alpha = predict(rgb)
+                seconds = time.perf_counter() - started
             row = {
                 "id": item["id"],
                 "tags": item["hard_case"] + [f"subject:{item['subject']}", f"bg:{item['background_kind']}"],
@@ -270,6 +311,8 @@ def main() -> int:
                 "sad": sad(alpha, truth),
                 "bf": boundary_f(alpha, truth),
                 "seconds": seconds,
+                "rss_peak": memory.peak,
+                "rss_rise": memory.peak - memory.before,
             }
             rows[name].append(row)
             if args.per_image:
@@ -291,17 +334,33 @@ def main() -> int:
             )
         count = sum(tag in row["tags"] for row in next(iter(rows.values())))
         print(f"  {tag:22s} n={count:2d}  " + "   ".join(cells))
+    # Speed relative to the raw model on the same image in the same run: the machine is
+    # shared, so absolute seconds drift with the load while the ratio stays meaningful.
+    reference = rows.get("raw")
     print()
-    print(f"{'method':16s} {'IoU':>6s} {'SAD':>7s} {'BF@3px':>7s} {'median s':>9s} {'worst IoU':>10s}")
+    print(f"summary over {len(items)} images (quality, speed and memory from this one run)")
+    print(
+        f"{'method':16s} {'IoU':>6s} {'SAD':>7s} {'BF@3px':>7s} {'median s':>9s} {'x raw':>6s} "
+        f"{'peak RSS':>9s} {'rise MiB':>9s} {'worst IoU':>11s}"
+    )
     for name, table in rows.items():
         worst = min(table, key=lambda row: row["iou"])
+        ratio = (
+            statistics.median(
+                row["seconds"] / ref["seconds"] for row, ref in zip(table, reference, strict=True)
+            )
+            if reference
+            else float("nan")
+        )
         print(
             f"{name:16s} {_mean(table, 'iou'):6.3f} {_mean(table, 'sad'):7.2f} {_mean(table, 'bf'):7.3f} "
-            f"{statistics.median(row['seconds'] for row in table):9.2f} "
+            f"{statistics.median(row['seconds'] for row in table):9.2f} {ratio:6.2f} "
+            f"{max(row['rss_peak'] for row in table):9.0f} {max(row['rss_rise'] for row in table):9.0f} "
             f"{worst['iou']:6.3f} {worst['id']}"
         )
     print(
-        f"peak RSS {peak_rss_mib():.0f} MiB (all methods in one process); network attempts: {len(network_attempts)}"
+        f"process peak RSS {peak_rss_mib():.0f} MiB (all methods in one process); "
+        f"network attempts: {len(network_attempts)}"
     )
     return 0
 

@@ -159,12 +159,12 @@ LOCATE_LONG_SIDE = 768
 REFINE_MIN_LONG_SIDE = 384
 REFINE_MAX_LONG_SIDE = 1024
 # Cap on the refine pass's input pixels: the crop pass never costs more than this much model.
-REFINE_MAX_PIXELS = 640 * 640
+REFINE_MAX_PIXELS = 512 * 512
 CROP_CONTEXT = 0.25
 
 
 # Steps can be switched off to measure what each one pays for (bench/cutout.py --ablate).
-STEPS = {"refine_pass": True, "split_fused": True, "clear_holes": True, "edges": True}
+STEPS = {"refine_pass": True, "second_look": True, "split_fused": True, "clear_holes": True, "edges": True}
 
 
 def refine_input_size(width: int, height: int) -> tuple[int, int]:
@@ -186,6 +186,13 @@ def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
         run_model(rgb, locate_size, model_type), (width, height), interpolation=cv2.INTER_LINEAR
     )
     subject, components = select_subject(locate, model_type)
+    if not subject.any() and STEPS["second_look"]:
+        # Nothing confident in the whole view: small, thin or glassy products on a busy
+        # background. Look again, closer, where products stand: the lower middle of the photo.
+        look = second_look(rgb, model_type)
+        subject, components = select_subject(look, model_type)
+        if subject.any():
+            locate = np.maximum(locate, look)
     if not subject.any():
         # Glass and faint subjects can stay under 0.5 everywhere; look again, less strictly.
         subject, components = select_subject(locate, model_type, threshold=0.2)
@@ -218,6 +225,21 @@ def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
     prob[y0:y1, x0:x1] = refined
     score = confidence(prob, locate, components)
     return Analysis((np.clip(prob, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), score, locate)
+
+
+SECOND_LOOK_REGION = (0.05, 0.3, 0.95, 1.0)  # x0, y0, x1, y1 as fractions of the photo
+SECOND_LOOK_LONG_SIDE = 640
+
+
+def second_look(rgb: np.ndarray, model_type: str = "general") -> np.ndarray:
+    """Model probability over the photo from a closer pass on its lower middle (zero elsewhere)."""
+    height, width = rgb.shape[:2]
+    fx0, fy0, fx1, fy1 = SECOND_LOOK_REGION
+    x0, y0, x1, y1 = round(fx0 * width), round(fy0 * height), round(fx1 * width), round(fy1 * height)
+    zoom = run_model(rgb[y0:y1, x0:x1], model_input_size(x1 - x0, y1 - y0, SECOND_LOOK_LONG_SIDE), model_type)
+    look = np.zeros((height, width), np.float32)
+    look[y0:y1, x0:x1] = cv2.resize(zoom, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return look
 
 
 def crop_around(mask: np.ndarray, context: float) -> tuple[int, int, int, int]:
