@@ -3,14 +3,21 @@
 Takes decoded sRGB images (numpy arrays or Pillow images) and returns mattes and composited
 images. The views, tasks and API are thin layers over `remove_background` and `predict_alpha`.
 
-Pipeline (each step is measured by bench/cutout.py):
-1. locate: the ISNet model at low resolution over the whole photo;
+Pipeline (each step is measured by bench/cutout.py; STEPS switches them off for --ablate):
+1. locate: the ISNet model at 768 px over the whole photo (the model is scale-sensitive: at
+   512 px it misses small products; 768 + a crop pass costs less than one 1024 px pass);
+   second_look: when nothing is confident, a closer pass on the lower middle of the photo,
+   where products stand (thin, small and glassy products on busy backgrounds);
 2. select: keep the main subject (and the objects that belong with it), drop salient clutter;
-3. refine: a second ISNet pass on a crop around the subject, so the subject gets the model's
-   full resolution and the clutter around it is out of view;
-4. matte: clear enclosed background, guided-filter the matte at full resolution, estimate
+   frame contact counts only when a component meets the frame along a good part of its
+   extent, so a product's thin stand reaching the edge does not disqualify it;
+3. split_fused: a subject fused with the furniture it stands on or leans against is split
+   where the blob falls apart at high confidence, dropping the parts that run into the frame;
+4. refine: a second ISNet pass on a crop around the subject, at the crop's own resolution
+   (capped), so the subject gets the model's full attention and the clutter is out of view;
+5. matte: clear enclosed background, guided-filter the matte at full resolution, estimate
    decontaminated foreground colours so edges show no halo on white;
-5. compose: white or transparent output, optionally fitted into a target size, with an
+6. compose: white or transparent output, optionally fitted into a target size, with an
    optional soft contact shadow.
 """
 
