@@ -213,3 +213,68 @@ def test_it_rejects_an_unknown_background(known_matte):
     image, _ = known_matte
     with pytest.raises(ValueError, match="background"):
         cutout.remove_background(image, background="green")
+
+
+# --- selection, splitting and passes, on synthetic probability maps (no model) ---------------
+
+
+def test_a_thin_stand_reaching_the_frame_does_not_count_as_running_into_it():
+    prob = np.zeros((400, 400), np.float32)
+    prob[150:300, 120:280] = 1.0  # the product's body
+    prob[300:400, 198:202] = 1.0  # its thin stand, down to the bottom edge
+    _, components = cutout.find_components(prob)
+    assert len(components) == 1 and components[0].touched_sides == 0
+    prob[300:400, 120:280] = 1.0  # a base as wide as the body: cut by the frame, furniture-like
+    _, components = cutout.find_components(prob)
+    assert components[0].touched_sides == 1
+
+
+def make_product_on_chair() -> tuple[np.ndarray, np.ndarray]:
+    prob = np.zeros((400, 400), np.float32)
+    rgb = np.full((400, 400, 3), 235, np.uint8)
+    prob[100:400, 40:200] = 1.0  # chair, running into the bottom of the frame
+    prob[180:300, 200:215] = 0.7  # where the two touch, the model is less sure
+    prob[150:300, 215:330] = 1.0  # product leaning against it
+    rgb[100:400, 40:215] = (150, 110, 70)
+    rgb[150:300, 215:330] = (40, 80, 200)
+    return rgb, prob
+
+
+def test_it_splits_a_product_off_the_furniture_it_touches():
+    rgb, prob = make_product_on_chair()
+    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    assert dropped is not None
+    assert subject[220, 270] and not subject[350, 100]
+    assert dropped[350, 100] and not dropped[220, 270]
+
+
+def test_it_leaves_a_lone_product_whole():
+    rgb, prob = make_product_on_chair()
+    prob[:, :215] = 0.0
+    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    assert dropped is None and (subject == (prob >= 0.5)).all()
+
+
+@pytest.mark.parametrize("size", [(300, 200), (900, 1400), (2000, 600), (5000, 5000)])
+def test_the_crop_pass_stays_within_its_budget(size):
+    width, height = cutout.refine_input_size(*size)
+    assert width % 32 == 0 and height % 32 == 0
+    assert width * height <= cutout.REFINE_MAX_PIXELS
+
+
+def test_it_looks_again_closer_when_nothing_is_confident(monkeypatch):
+    calls = []
+
+    def fake_run_model(rgb, size, model_type="general"):
+        calls.append(rgb.shape[:2])
+        width, height = size
+        prob = np.zeros((height, width), np.float32)
+        if len(calls) >= 2:  # the whole view sees nothing; the closer look and the crop do
+            prob[height // 3 : 2 * height // 3, width // 3 : 2 * width // 3] = 1.0
+        return prob
+
+    monkeypatch.setattr(cutout, "run_model", fake_run_model)
+    alpha = cutout.predict_alpha(np.full((600, 600, 3), 200, np.uint8))
+    assert len(calls) == 3
+    assert calls[1][0] < 600  # the second look is on a part of the photo
+    assert (alpha >= 128).sum() > 1000
