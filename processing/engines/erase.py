@@ -60,6 +60,18 @@ DETECT_LONG_SIDE = 1024
 # Below the package defaults (0.3 / 0.5) so faint watermarks are not dropped; the glyph mask
 # step rejects boxes with nothing in them.
 DET_THRESH, DET_BOX_THRESH = 0.2, 0.3
+# Glyph masks: strokes are grown by GLYPH_GROW + height/30 pixels over their anti-aliased fringe;
+# fringe pixels count from this share of the stroke threshold.
+GLYPH_GROW, GLYPH_WEAK = 1, 0.45
+# Kept printed text is protected this many pixels beyond its mask (its anti-aliased fringe).
+KEEP_MARGIN = 2
+# Lines within this many degrees of level are "horizontal" for the repetition test.
+HORIZONTAL_DEGREES = 3.0
+# Lines taller than this share of the short side are not text unless faint (the detector
+# sometimes boxes a large product feature).
+MAX_TEXT_SHARE = 0.3
+# Recognised lines below this score, or read as nothing, are not text.
+MIN_TEXT_SCORE = 0.3
 # ONNX Runtime intra-op threads per session (the target machine has two cores).
 ORT_THREADS = 2
 
@@ -149,7 +161,10 @@ def get_ocr() -> Any:
                 for path in (params["Det.model_path"], params["Rec.model_path"]):
                     if not Path(path).is_file():
                         raise RuntimeError(f"OCR model missing from the rapidocr package: {path}")
-                _ocr = RapidOCR(params=params)
+                ocr = RapidOCR(params=params)
+                ocr._load_det_model()
+                ocr._load_rec_model()
+                _ocr = ocr
     return _ocr
 
 
@@ -300,10 +315,10 @@ def _glyph_mask(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> _Glyphs |
     if strong.sum() < 6:
         return None
     contrast = float(np.percentile(distance[strong], 75))
-    grow = int(round(2 + text_h / 30))
+    grow = int(round(GLYPH_GROW + text_h / 30))
     near = cv2.dilate(strong.astype(np.uint8), _disk(grow + 2)).astype(bool)
     # Hysteresis: faint fringe pixels count when they touch a stroke.
-    weak = (distance > max(3.0, 0.3 * threshold)) & near
+    weak = (distance > max(3.0, GLYPH_WEAK * threshold)) & near
     glyphs = cv2.dilate((strong | weak).astype(np.uint8), _disk(grow)).astype(bool)
     glyphs &= _poly_mask(shape, _grown_quad(quad, pad + grow), (x0, y0))
     full = np.zeros((height, width), bool)
@@ -450,6 +465,7 @@ def _repeated_lines(boxes: list[TextBox], width: int, height: int) -> list[list[
     angles = [_text_angle(box.quad) for box in boxes]
     heights = [_text_height(box.quad) for box in boxes]
     lengths = [float(max(cv2.minAreaRect(box.quad.astype(np.float32))[1])) for box in boxes]
+    del width, height
     groups: list[list[int]] = []
     seen: set[int] = set()
     for index in range(len(boxes)):
@@ -462,10 +478,14 @@ def _repeated_lines(boxes: list[TextBox], width: int, height: int) -> list[list[
         ]
         if len(group) < 3:
             continue
-        longest = max(lengths[other] for other in group)
-        full = [other for other in group if lengths[other] > 0.75 * longest]
-        if len(full) < 3:
-            continue
+        if abs(float(np.median([angles[other] for other in group]))) < HORIZONTAL_DEGREES:
+            # Level lines of one height are common (a promo, a shop name, printed text): these
+            # count only when their words repeat too (checked after recognition).
+            pass
+        else:
+            longest = max(lengths[other] for other in group)
+            if sum(lengths[other] > 0.5 * longest for other in group) < 3:
+                continue
         groups.append(group)
         seen.update(group)
     return groups
@@ -516,11 +536,22 @@ def detect_elements(
         subject = alpha > SUBJECT_THRESHOLD
     boxes = detect_boxes(rgb)
     glyph_list = [_glyph_mask(rgb, lab, box.quad) for box in boxes]
-    keep = [index for index, glyphs in enumerate(glyph_list) if glyphs is not None]
+    # A very tall "line" is a product feature unless it is faint (a large stamp or overlay).
+    keep = [
+        index
+        for index, glyphs in enumerate(glyph_list)
+        if glyphs is not None
+        and (glyphs.height <= MAX_TEXT_SHARE * min(height, width) or glyphs.contrast < FAINT_CONTRAST)
+    ]
     boxes = [boxes[index] for index in keep]
     glyph_list = [glyph_list[index] for index in keep]
     groups = _repeated_lines(boxes, width, height)
-    repeated = {index for group in groups for index in group}
+    level = [
+        group
+        for group in groups
+        if abs(float(np.median([_text_angle(boxes[i].quad) for i in group]))) < HORIZONTAL_DEGREES
+    ]
+    repeated = {index for group in groups if group not in level for index in group}
     blocks: list[np.ndarray | None] = []
     for index, text_box in enumerate(boxes):
         block = None
@@ -531,14 +562,24 @@ def detect_elements(
             block = None
         blocks.append(block)
     to_read = [index for index in range(len(boxes)) if index not in repeated and blocks[index] is None]
-    for group in groups:
+    tilted = [group for group in groups if group not in level]
+    for group in tilted:
         to_read.append(max(group, key=lambda i: float(max(cv2.minAreaRect(boxes[i].quad)[1]))))
     recognise(rgb, [boxes[index] for index in to_read])
-    for group in groups:
+    # Level groups: repeated only when their words repeat.
+    for group in level:
+        members = [i for i in group if blocks[i] is None]
+        same = _repeated_texts([boxes[i] for i in members])
+        repeated.update(members[i] for i in same)
+    for group in tilted:
         text = next((boxes[i].text for i in group if boxes[i].text.strip()), "")
         for index in group:
             if not boxes[index].text.strip():
                 boxes[index].text = text
+    # A recognised line read as nothing (or barely anything) is a product detail, not text.
+    read = set(to_read) - repeated
+    dropped = {i for i in read if not boxes[i].text.strip() or boxes[i].score < MIN_TEXT_SCORE}
+    boxes, glyph_list, blocks, repeated = _drop(boxes, glyph_list, blocks, repeated, dropped)
     elements: list[Element] = []
     for index, text_box in enumerate(boxes):
         glyphs = glyph_list[index]
@@ -589,6 +630,23 @@ def detect_elements(
             )
         )
     return _merge_blocks(elements)
+
+
+def _drop(
+    boxes: list[TextBox],
+    glyph_list: list[_Glyphs],
+    blocks: list[np.ndarray | None],
+    repeated: set[int],
+    dropped: set[int],
+) -> tuple[list[TextBox], list[_Glyphs], list[np.ndarray | None], set[int]]:
+    kept = [i for i in range(len(boxes)) if i not in dropped]
+    renumber = {old: new for new, old in enumerate(kept)}
+    return (
+        [boxes[i] for i in kept],
+        [glyph_list[i] for i in kept],
+        [blocks[i] for i in kept],
+        {renumber[i] for i in repeated if i in renumber},
+    )
 
 
 def _merge_blocks(elements: list[Element]) -> list[Element]:
@@ -646,7 +704,7 @@ def build_removal_mask(
         elif element.on_subject:
             keep |= element.mask
     if subject_alpha is not None and keep.any():
-        erase &= ~keep
+        erase &= ~cv2.dilate(keep.astype(np.uint8), _disk(KEEP_MARGIN)).astype(bool)
     return erase.astype(np.uint8) * 255
 
 

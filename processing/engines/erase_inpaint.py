@@ -46,8 +46,9 @@ def _ns(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return cv2.inpaint(crop, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_NS)
 
 
-def _harmonic(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Push-pull pyramid initialisation, then Jacobi relaxation of Laplace's equation in the hole."""
+def _harmonic(crop: np.ndarray, hole: np.ndarray, focus: np.ndarray | None = None) -> np.ndarray:
+    """Push-pull pyramid initialisation, then Jacobi relaxation of Laplace's equation in the hole
+    (`focus`: the hole pixels whose values are wanted; default all)."""
     image = crop.astype(np.float32)
     known = (~hole).astype(np.float32)
     levels: list[tuple[np.ndarray, np.ndarray]] = []
@@ -70,13 +71,28 @@ def _harmonic(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
             upsampled = upsampled[..., None]
         blend = np.clip(weights, 0, 1)[..., None]
         filled = values / np.maximum(weights, 1e-6)[..., None] * blend + upsampled * (1 - blend)
-    result = np.where(hole[..., None], filled, image)
-    inside = hole[..., None]
-    radius = _inscribed_radius(hole)
+    result = np.where(hole[..., None], filled, image).astype(np.float32)
+    focus = hole if focus is None else focus & hole
+    radius = _inscribed_radius(focus)
     iterations = int(min(200, 8 + 4 * radius))
-    for _ in range(iterations):
-        smoothed = cv2.blur(result, (3, 3), borderType=cv2.BORDER_REPLICATE)
-        result = np.where(inside, smoothed, image)
+    # Relax only where it can reach the pixels asked for (the rest of the hole, e.g. the other
+    # side of the product outline, keeps its push-pull value), on that window alone.
+    reach = iterations // 2 + 2
+    active = cv2.dilate(focus.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(
+        bool
+    )
+    active &= hole
+    ys, xs = np.nonzero(active)
+    if len(ys):
+        y0, y1 = max(0, ys.min() - 1), min(hole.shape[0], ys.max() + 2)
+        x0, x1 = max(0, xs.min() - 1), min(hole.shape[1], xs.max() + 2)
+        window = np.ascontiguousarray(result[y0:y1, x0:x1])
+        inside = np.ascontiguousarray(active[y0:y1, x0:x1])
+        smoothed = np.empty_like(window)
+        for _ in range(iterations):
+            cv2.blur(window, (3, 3), dst=smoothed, borderType=cv2.BORDER_REPLICATE)
+            np.copyto(window, smoothed, where=inside[..., None])
+        result[y0:y1, x0:x1] = window
     return np.clip(result + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -126,6 +142,8 @@ def _fill_side(crop: np.ndarray, target: np.ndarray, usable: np.ndarray, method:
         return crop
     if method == "auto":
         method = choose_method(crop, target, usable)
+    if method == "harmonic":
+        return _harmonic(crop, ~usable | target, target)
     return FILLERS[method](crop, ~usable | target)
 
 
