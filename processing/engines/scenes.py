@@ -17,6 +17,11 @@ How recommendation ranks (`score` in 0..1, weights renormalised over the signals
   (e.g. ImageNet classes mapped by `search_category.category_scores`). Both present: averaged, title 0.6.
 - title similarity (0.30): cosine between the title and the scene's bilingual description, scaled to
   0..1 over the library (the description names what the scene suits: "for cookware, knives...").
+- scene-type fit (0.25, with a title): how well the scene's best type suits the product (`title_type_fit`):
+  studios, tabletops and interiors suit nearly any product and sale layouts nearly any listing (prior 1.0
+  and 0.85); outdoor and mood scenes start at 0.3 and rise to 1.0 only when the title carries a cue for
+  them (outdoor use; gift, festival, glow; sale words lift promotion), so a right-category mood scene no
+  longer outranks the clean studio a product photo usually wants.
 - palette (0.15): contrast of the product's colours against the scene's and hue harmony
   (analogous or complementary hues score high, neutrals go with anything, a near-identical colour low).
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import colorsys
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,11 +42,15 @@ from PIL import Image
 
 from processing.engines import scene_render
 from processing.engines.scene_presets import (
+    ATMOSPHERE,
     BY_NUM,
     CATEGORIES,
     CATEGORY_ANCHORS,
+    INDOOR,
+    OUTDOOR,
     PRESETS,
     SCENE_TYPES,
+    TYPE_CUES,
     ScenePreset,
 )
 from processing.engines.scene_text import DEFAULT_BACKEND, KeywordIndex, get_text_embedder, passage_matrix
@@ -220,10 +230,14 @@ def palette_match(product_palette: Iterable[Any], scene_palette: Sequence[str]) 
 
 # ---------------------------------------------------------------- recommendation
 
-W_CATEGORY, W_TITLE, W_PALETTE, W_TYPE = 0.55, 0.30, 0.15, 0.12
-# Studio and promotion scenes suit nearly any listing; outdoor and mood scenes only when the product or
-# its title calls for them (the title similarity lifts those when it does).
-TYPE_PRIOR = {1: 1.0, 4: 0.9, 3: 0.6, 2: 0.5}
+W_CATEGORY, W_TITLE, W_PALETTE, W_TYPE = 0.55, 0.30, 0.15, 0.25
+# How well each scene type suits a product photo before the title says anything: a clean studio, tabletop
+# or interior suits nearly any product, and a sale layout nearly any listing; an outdoor or mood scene only
+# a product the title places outdoors or as a gift / festive / glowing item (`title_type_fit` lifts those).
+TYPE_PRIOR = {1: 1.0, 4: 0.85, 3: 0.3, 2: 0.3}
+# With a cue, the type's fit rises to this; an outdoor product also fits an interior a little less.
+TYPE_CUED = {2: 1.0, 3: 1.0, 4: 1.0}
+INDOOR_WHEN_OUTDOOR = 0.8
 CATEGORY_TEMPERATURE = {"e5": 0.008, "use": 0.03, "keyword": 1.0}
 
 
@@ -315,6 +329,33 @@ def title_scene_similarity(title: str, backend: str = DEFAULT_BACKEND, cache_pat
     return mat @ q
 
 
+def _cue_pattern(words: Sequence[str]) -> re.Pattern[str]:
+    en = sorted({w for w in words if w.isascii()}, key=len, reverse=True)
+    zh = sorted({w for w in words if not w.isascii()}, key=len, reverse=True)
+    alts = [rf"\b{re.escape(w)}(?:s|es|ing|ed|er|ers|ies|y)?\b" for w in en] + [re.escape(w) for w in zh]
+    return re.compile("|".join(alts), re.IGNORECASE)
+
+
+_CUE_PATTERNS = {t: _cue_pattern(words) for t, words in TYPE_CUES.items()}
+
+
+def title_type_fit(title: str) -> tuple[dict[int, float], dict[int, list[str]]]:
+    """How well each scene type suits the titled product (0..1) and the cue words that said so.
+
+    Starts from TYPE_PRIOR (what product photos usually need) and lifts a type to TYPE_CUED when the title
+    carries one of its cue words (scene_presets.TYPE_CUES: outdoor use, gift / festival / glow, sale)."""
+    fit = dict(TYPE_PRIOR)
+    cues: dict[int, list[str]] = {}
+    for t, pat in _CUE_PATTERNS.items():
+        found = sorted({m.group(0).lower() for m in pat.finditer(title)})
+        if found:
+            cues[t] = found
+            fit[t] = max(fit[t], TYPE_CUED[t])
+    if INDOOR in fit and OUTDOOR in cues and ATMOSPHERE not in cues:
+        fit[INDOOR] = min(fit[INDOOR], INDOOR_WHEN_OUTDOOR)
+    return fit, cues
+
+
 def _scale01(v: np.ndarray) -> np.ndarray:
     lo, hi = float(v.min()), float(v.max())
     return np.zeros_like(v) if hi - lo < 1e-9 else (v - lo) / (hi - lo)
@@ -366,6 +407,7 @@ def recommend(
     else:
         probs = title_probs or img_probs
     sims = _scale01(title_scene_similarity(title, backend, cache_path)) if title else None
+    type_fit, type_cues = title_type_fit(title) if title else (None, {})
 
     recs = []
     for i in idx:
@@ -388,9 +430,19 @@ def recommend(
             )
         if sims is not None:
             parts.append((W_TITLE, float(sims[i])))
-            parts.append((W_TYPE, max(TYPE_PRIOR[t] for t in p.scene_types)))
+            best_t = max(p.scene_types, key=lambda t: type_fit[t])
+            parts.append((W_TYPE, type_fit[best_t]))
             reasons.append(
                 {"signal": "title_similarity", "score": round(float(sims[i]), 4), "backend": backend}
+            )
+            reasons.append(
+                {
+                    "signal": "scene_type",
+                    "sceneType": best_t,
+                    "sceneTypeName": SCENE_TYPES[best_t][0],
+                    "score": round(type_fit[best_t], 4),
+                    "cues": type_cues.get(best_t, []),
+                }
             )
         if palette:
             pm = palette_match(palette, p.palette)
@@ -404,7 +456,12 @@ def recommend(
         recs.append(Recommendation(p, float(score), reasons))
     if title or probs or palette:
         recs.sort(key=lambda r: -r.score)  # stable: ties keep catalogue order
-        contributions = {"category": W_CATEGORY, "title_similarity": W_TITLE, "palette": W_PALETTE}
+        contributions = {
+            "category": W_CATEGORY,
+            "title_similarity": W_TITLE,
+            "scene_type": W_TYPE,
+            "palette": W_PALETTE,
+        }
         for r in recs:
             r.reasons.sort(key=lambda d: -contributions.get(d["signal"], 0) * _reason_value(d))
     return recs[:count] if count else recs
