@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,9 +69,33 @@ def chromium_page():
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(30_000)
+            violations: list[str] = []
+            page.on(
+                "console",
+                lambda message: (
+                    violations.append(message.text) if "Content Security Policy" in message.text else None
+                ),
+            )
             yield page
+            # Our own pages must run under our CSP: a refused script or style is a bug, not noise.
+            assert not violations, f"Content Security Policy violations: {violations}"
         finally:
             browser.close()
+
+
+def wait_until(page, expression: str, timeout_ms: int = 30_000, interval_ms: int = 100) -> None:
+    """Poll a JavaScript expression until it is truthy.
+
+    Playwright's wait_for_function evaluates its predicate with eval inside the page, which our
+    Content Security Policy (rightly) forbids; page.evaluate goes through the DevTools protocol.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        if page.evaluate(expression):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_ms} ms: {expression}")
+        page.wait_for_timeout(interval_ms)
 
 
 def log_in(page, live_server_url: str, username: str, password: str) -> None:

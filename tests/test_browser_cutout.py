@@ -4,7 +4,7 @@ import pytest
 
 from catalog.models import ProductImage
 from processing.models import Job, Status
-from tests.browser import chromium_page, log_in, running_worker
+from tests.browser import chromium_page, log_in, running_worker, wait_until
 from tests.conftest import PASSWORD, make_product
 from tests.test_api_cutout import make_product_photo
 
@@ -36,7 +36,7 @@ def test_it_removes_a_background_and_shows_the_result(live_server, owner, team, 
         page.evaluate("window.__sameDocument = true")
         page.wait_for_selector(".result-card img.after", timeout=90_000)
         assert page.evaluate("window.__sameDocument") is True  # arrived through polling, not a reload
-        page.wait_for_function("document.querySelector('.result-card img.after').naturalWidth === 800")
+        wait_until(page, "document.querySelector('.result-card img.after').naturalWidth === 800")
         score_text = page.inner_text(".result-card figcaption")
         assert "score" in score_text and "800×800" in score_text
         page.click("text=Save to product")

@@ -4,7 +4,7 @@ preview, render it with a real worker, and see the result arrive in the job page
 import pytest
 
 from processing.models import Job, Result, Status
-from tests.browser import chromium_page, log_in, running_worker
+from tests.browser import chromium_page, log_in, running_worker, wait_until
 from tests.conftest import PASSWORD, make_product
 from tests.test_scenes_helpers import add_photo, presets  # noqa: F401
 
@@ -26,27 +26,25 @@ def test_it_renders_a_recommended_scene_and_shows_the_result(live_server, owner,
         page.wait_for_selector("#scene-grid .scene-card")
         # filter by type through htmx, then pick the top recommendation of that list
         page.select_option("select[name=sceneType]", "1")
-        page.wait_for_function("document.querySelectorAll('#scene-grid .scene-card').length < 60")
+        wait_until(page, "document.querySelectorAll('#scene-grid .scene-card').length < 60")
         first = page.locator("#scene-grid .scene-card").first
         chosen = first.get_attribute("data-model-num")
         assert first.locator(".why li").count() >= 1  # the reason is shown
         first.locator("input.scene-pick").check()
         page.select_option("select[name=long_side]", "1024")
-        page.wait_for_function("document.querySelector('#scene-preview-image').naturalWidth === 512")
+        wait_until(page, "document.querySelector('#scene-preview-image').naturalWidth === 512")
         preview = page.locator("#scene-preview-image")
         box = preview.bounding_box()
         before = page.evaluate("document.querySelector('#scene-preview-image').src")
         page.mouse.click(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.8)
-        page.wait_for_function(f"document.querySelector('#scene-preview-image').src !== {before!r}")
+        wait_until(page, f"document.querySelector('#scene-preview-image').src !== {before!r}")
         assert page.input_value("#scene-x") == "0.3500"
         page.click("button:has-text('Render scenes')")
         page.wait_for_selector("#job-status")
         page.evaluate("window.__sameDocument = true")
         page.wait_for_selector(".scene-result img.scene-render", timeout=90_000)
         assert page.evaluate("window.__sameDocument") is True  # arrived through polling
-        page.wait_for_function(
-            "document.querySelector('.scene-result img.scene-render').naturalWidth === 1024"
-        )
+        wait_until(page, "document.querySelector('.scene-result img.scene-render').naturalWidth === 1024")
         assert "1024×1024" in page.inner_text(".scene-result figcaption")
         page.click(".scene-result button:has-text('Save to product')")
         page.wait_for_url(f"{live_server.url}{product.get_absolute_url()}")

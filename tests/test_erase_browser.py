@@ -9,7 +9,7 @@ from PIL import Image
 
 from catalog.models import ProductImage
 from processing.models import Job, Result, Status
-from tests.browser import chromium_page, log_in, running_worker
+from tests.browser import chromium_page, log_in, running_worker, wait_until
 from tests.conftest import PASSWORD, make_product
 from tests.test_erase_api import LOGO_BOX, make_erase_photo, region
 
@@ -67,20 +67,20 @@ def test_it_paints_a_stroke_erases_and_saves_the_result(live_server, owner, team
             page.mouse.move(box["x"] + (x0 - 12 + (x1 - x0 + 24) * step / 10) * scale, cy)
         page.mouse.up()
         page.click("[data-action=undo]")  # undo the stroke, then paint it again, bigger
-        page.wait_for_function("!document.querySelector('.erase-summary').textContent.includes('%')")
+        wait_until(page, "!document.querySelector('.erase-summary').textContent.includes('%')")
         set_brush_size(page, 80)
         page.mouse.move(box["x"] + (x0 - 12) * scale, cy)
         page.mouse.down()
         for step in range(1, 11):
             page.mouse.move(box["x"] + (x0 - 12 + (x1 - x0 + 24) * step / 10) * scale, cy)
         page.mouse.up()
-        page.wait_for_function("document.querySelector('.erase-summary').textContent.includes('%')")
+        wait_until(page, "document.querySelector('.erase-summary').textContent.includes('%')")
 
         page.evaluate("window.__sameDocument = true")
         page.click("button[data-action=erase]")
         page.wait_for_selector("#erase-result .compare img.after", timeout=90_000)
         assert page.evaluate("window.__sameDocument") is True  # arrived through polling, not a reload
-        page.wait_for_function("document.querySelector('#erase-result img.after').naturalWidth === 640")
+        wait_until(page, "document.querySelector('#erase-result img.after').naturalWidth === 640")
         page.click("text=Accept and save as a new photo")
         page.wait_for_url(f"{live_server.url}{product.get_absolute_url()}")
 

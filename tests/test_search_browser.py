@@ -5,7 +5,7 @@ import time
 import pytest
 from PIL import Image
 
-from tests.browser import chromium_page, log_in
+from tests.browser import chromium_page, log_in, wait_until
 from tests.conftest import PASSWORD, make_product
 from tests.test_engine_search import make_product_image
 from tests.test_search_api import add_indexed_image, fresh_search_engines, jpeg, reshoot  # noqa: F401
@@ -48,8 +48,9 @@ def test_it_ranks_the_photographed_product_first_and_searches_a_dragged_box(live
         page.set_input_files(
             "#search-file", files=[{"name": "pair.jpg", "mimeType": "image/jpeg", "buffer": jpeg(pair)}]
         )
-        page.wait_for_function(
-            "document.querySelector('.query-preview img').naturalWidth > 0 && document.querySelector('.query-preview').dataset.width === '900'"
+        wait_until(
+            page,
+            "document.querySelector('.query-preview img').naturalWidth > 0 && document.querySelector('.query-preview').dataset.width === '900'",
         )
         box = page.locator(".query-preview img").bounding_box()
         scale = box["width"] / 900
@@ -59,9 +60,10 @@ def test_it_ranks_the_photographed_product_first_and_searches_a_dragged_box(live
         page.mouse.move(box["x"] + 700 * scale, box["y"] + 200 * scale, steps=5)
         page.mouse.move(box["x"] + 890 * scale, box["y"] + 430 * scale, steps=5)
         page.mouse.up()
-        page.wait_for_function(
+        wait_until(
+            page,
             "(() => { const r = document.querySelector('.query-preview').dataset.region.split(',').map(Number);"
-            " return r[0] > 400 && r[1] > 800; })()"
+            " return r[0] > 400 && r[1] > 800; })()",
         )
         first = page.locator(".search-hit").first
         assert "SKU SKU-4" in first.inner_text()
