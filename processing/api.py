@@ -50,8 +50,10 @@ class ApiProblem(Exception):
         self.field = field
 
 
-def new_request_id() -> str:
-    return uuid.uuid4().hex
+def new_request_id(request: HttpRequest | None = None) -> str:
+    """The request's own id (see project.requestid), so API answers and log lines match."""
+    request_id = getattr(request, "request_id", None)
+    return request_id or uuid.uuid4().hex
 
 
 # --- the Aidge envelope, shared by every /ai/image/... endpoint -----------------------------------

@@ -25,3 +25,47 @@ def test_it_uses_no_inline_event_handlers_in_pages(team, owner):
         page = client.get(reverse(name)).content.decode()
         for handler in (" onclick=", " onchange=", " onsubmit=", " onerror=", " onload="):
             assert handler not in page, f"{name} has an inline {handler.strip()} handler"
+
+
+def test_it_answers_the_api_with_the_request_id_of_the_logs(team, owner):
+    from django.test import Client
+
+    from catalog.models import ApiToken
+
+    _token, raw = ApiToken.objects.create_token(team, "t", owner)
+    response = Client().post(
+        "/ai/image/cut/out", {"backGroundType": "PURPLE"}, headers={"Authorization": f"Bearer {raw}"}
+    )
+    assert response.json()["requestId"] == response["X-Request-ID"]
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_it_stamps_log_lines_with_the_request_id(rf):
+    import logging
+
+    from django.http import HttpResponse
+
+    from project.requestid import RequestIdLogFilter, RequestIdMiddleware
+
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("vitrine.test.requestid")
+    handler = Collect()
+    handler.addFilter(RequestIdLogFilter())
+    logger.addHandler(handler)
+    try:
+
+        def view(request):
+            logger.warning("inside the view")
+            return HttpResponse("ok")
+
+        response = RequestIdMiddleware(view)(rf.get("/", headers={"X-Request-ID": "proxy-id-1234"}))
+        forged = RequestIdMiddleware(view)(rf.get("/", headers={"X-Request-ID": "bad id\nINJECTED"}))
+    finally:
+        logger.removeHandler(handler)
+    assert records[0].request_id == response["X-Request-ID"] == "proxy-id-1234"
+    assert records[1].request_id == forged["X-Request-ID"] and "INJECTED" not in forged["X-Request-ID"]

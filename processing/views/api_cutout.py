@@ -38,7 +38,7 @@ MODEL_TYPES = ("general", "human")
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def cut_out(request: HttpRequest) -> HttpResponse:
-    request_id = api.new_request_id()
+    request_id = api.new_request_id(request)
     try:
         token = api.authenticate(request)
         api.check_rate_limit(token.team)
@@ -157,7 +157,7 @@ def _aliyun_guard(request: HttpRequest) -> tuple:
 @csrf_exempt
 @require_http_methods(["POST"])
 def bg_remove_submit(request: HttpRequest) -> HttpResponse:
-    request_id = api.new_request_id()
+    request_id = api.new_request_id(request)
     try:
         token, data = _aliyun_guard(request)
         tasks = data.get("task_list")
@@ -205,7 +205,7 @@ def _async_item(index: int, task: object) -> JobItem:
 @csrf_exempt
 @require_http_methods(["POST"])
 def bg_remove_query(request: HttpRequest) -> HttpResponse:
-    request_id = api.new_request_id()
+    request_id = api.new_request_id(request)
     try:
         token, data = _aliyun_guard(request)
         result_key = data.get("result_key")

@@ -41,7 +41,7 @@ CODES = {
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def removal(request: HttpRequest) -> HttpResponse:
-    request_id = api.new_request_id()
+    request_id = api.new_request_id(request)
     try:
         token = api.authenticate(request)
         api.check_rate_limit(token.team)

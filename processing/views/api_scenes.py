@@ -46,7 +46,7 @@ def _lang(params: dict) -> str:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def scene_query(request: HttpRequest) -> HttpResponse:
-    request_id = api.new_request_id()
+    request_id = api.new_request_id(request)
     try:
         token = api.authenticate(request)
         api.check_rate_limit(token.team)
@@ -113,7 +113,7 @@ def _placement(params: dict):
 @csrf_exempt
 @require_http_methods(["POST"])
 def scene_generate(request: HttpRequest) -> HttpResponse:
-    request_id = api.new_request_id()
+    request_id = api.new_request_id(request)
     try:
         token = api.authenticate(request)
         api.check_rate_limit(token.team)

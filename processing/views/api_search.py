@@ -17,7 +17,6 @@ seed's HTTP status. A token only reaches its own team: another team's `InstanceN
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 
 from django.db import transaction
@@ -70,8 +69,9 @@ MAX_STR_ATTR = Product._meta.get_field("str_attr").max_length
 MAX_CUSTOM_CONTENT = Product._meta.get_field("custom_content").max_length
 
 
-def new_request_id() -> str:
-    return str(uuid.uuid4()).upper()  # Aliyun's RequestId looks like this
+def new_request_id(request: HttpRequest) -> str:
+    # The same id as the response header and the log lines (project.requestid).
+    return api.new_request_id(request)
 
 
 def search_response(
@@ -332,7 +332,7 @@ ACTIONS: dict[str, Callable[[HttpRequest, SearchInstance, dict], dict]] = {
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def image_search(request: HttpRequest) -> HttpResponse:
-    request_id = new_request_id()
+    request_id = new_request_id(request)
     try:
         token = api.authenticate(request)
         api.check_rate_limit(token.team)
