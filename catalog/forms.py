@@ -1,8 +1,45 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.cache import cache
 
 from .models import ApiToken, Category, Invitation, Product, Role
+
+LOGIN_FAILURES_PER_USERNAME = 5
+LOGIN_FAILURES_PER_ADDRESS = 20
+LOGIN_LOCKOUT_SECONDS = 15 * 60
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Login that slows down password guessing: a few failures lock a username (and an address
+    that tries many usernames) for a quarter of an hour, counted in the shared cache."""
+
+    def _keys(self) -> list[tuple[str, int]]:
+        username = (self.data.get("username") or "").strip().lower()[:150]
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        return [
+            (f"login-failures:user:{username}", LOGIN_FAILURES_PER_USERNAME),
+            (f"login-failures:addr:{address}", LOGIN_FAILURES_PER_ADDRESS),
+        ]
+
+    def clean(self) -> dict:
+        for key, limit in self._keys():
+            if cache.get(key, 0) >= limit:
+                raise forms.ValidationError(
+                    "Too many failed attempts. Wait 15 minutes, then try again.", code="throttled"
+                )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            for key, _limit in self._keys():
+                cache.add(key, 0, LOGIN_LOCKOUT_SECONDS)
+                try:
+                    cache.incr(key)
+                except ValueError:
+                    cache.set(key, 1, LOGIN_LOCKOUT_SECONDS)
+            raise
+        cache.delete(self._keys()[0][0])
+        return cleaned
 
 
 class SignupForm(UserCreationForm):

@@ -4,12 +4,19 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from catalog import views as catalog_views
+from catalog.forms import ThrottledAuthenticationForm
 from processing.views import api_cutout, api_erase, api_scenes, api_search
+from project.health import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:product_list", permanent=False)),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", catalog_views.signup, name="signup"),
     path("catalog/", include("catalog.urls")),

@@ -127,3 +127,19 @@ def test_it_creates_a_product_from_uploaded_photos(team, owner):
         reverse("catalog:product_create"), {"title": "Other", "category": 1, "sku": "AP-1"}
     )
     assert "already has this SKU" in duplicate.content.decode()
+
+
+def test_it_locks_a_username_after_repeated_wrong_passwords(client, owner):
+    for _attempt in range(5):
+        response = client.post(reverse("login"), {"username": owner.username, "password": "wrong"})
+        assert "Please enter a correct username and password" in response.content.decode()
+    locked = client.post(reverse("login"), {"username": owner.username, "password": PASSWORD})
+    assert "Too many failed attempts" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    other = client_for(make_user("unrelated"))
+    assert other.get(reverse("catalog:team_create")).status_code == 200
+
+
+def test_it_logs_in_with_the_right_password(client, owner, team):
+    response = client.post(reverse("login"), {"username": owner.username, "password": PASSWORD})
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(owner.pk)
