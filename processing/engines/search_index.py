@@ -1,16 +1,21 @@
 """`VectorIndex`: cosine search over L2-normalised embeddings keyed by integer ids, one file per team.
 
 Small catalogs are searched exactly with one numpy matrix-vector product (no build, no approximation).
-Above `approx_threshold` vectors the index switches itself to an HNSW graph from `usearch` (chosen over
-faiss-cpu and hnswlib by measurement, see bench/search.py: comparable recall and latency, smallest wheel
-with no BLAS dependency, keyed add/remove, half-precision storage and atomic save/restore/view built in).
-Vectors are stored as float16 in the graph: half the memory, and measured recall@10 unchanged.
+Above `approx_threshold` vectors the index switches itself to an HNSW graph from `usearch`. Measured
+against faiss-cpu (IndexHNSWFlat) and hnswlib with the same parameters (M=16, efConstruction=64, ef=128)
+on 100k synthetic 320-d vectors (bench/search.py --backends): recall@10 1.000 / 0.999 / 0.999, query p50
+1.4 / 0.6 / 0.5 ms, build 40 / 31 / 27 s on 2 busy cores. The sub-millisecond gap is noise next to a
+~150 ms query pipeline, so the choice rests on features: usearch stores float16 (half the memory of
+the other two's float32, still recall@10 1.000 against exact float32 search), removes by key for real (faiss's HNSW cannot remove;
+hnswlib only marks deleted), memory-maps a saved file (`view=True`), and ships as one small wheel with no
+BLAS/OpenMP dependency.
 
 Scaling beyond one machine
 --------------------------
 - One index per team is the natural shard: a team's queries never touch another team's vectors, so teams
   are spread over search workers by hashing the team id, and a worker holds only its teams' files
-  (1M vectors x 1280 dims x 2 bytes = 2.6 GB; `VectorIndex.load(view=True)` memory-maps instead of loading).
+  (1M images = 2M vectors x 320 dims x 2 bytes = 1.3 GB plus the graph; `VectorIndex.load(view=True)`
+  memory-maps instead of loading).
 - The index file is a cache derived from the database (embedding + local features live in the product-image
   rows), so a lost or stale file is rebuilt from the DB; writers (indexing jobs) append to the file and bump
   a version, readers reload when the version changes. Concurrent writers of one team must be serialised
