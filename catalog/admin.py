@@ -20,7 +20,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at", "api_rate_limit"]
+    list_display = ["name", "slug", "created_at", "api_rate_limit", "result_retention_days"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
 

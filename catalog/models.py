@@ -47,6 +47,8 @@ class Team(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Queries per second allowed on the HTTP API; 0 means the site-wide default.
     api_rate_limit = models.PositiveIntegerField(default=0)
+    # Job results older than this many days are deleted by the maintenance task; 0 keeps them.
+    result_retention_days = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

@@ -60,6 +60,20 @@ class JobQuerySet(models.QuerySet):
     def for_team(self, team: Team) -> JobQuerySet:
         return self.filter(team=team)
 
+    def delete_past_retention(self, now=None) -> int:
+        """Delete finished jobs (with their results and files) older than their team's retention."""
+        now = now or timezone.now()
+        deleted = 0
+        for team in Team.objects.filter(result_retention_days__gt=0).only("pk", "result_retention_days"):
+            cutoff = now - timedelta(days=team.result_retention_days)
+            expired = self.filter(team=team, status__in=FINISHED_STATUSES, finished_at__lt=cutoff)
+            for job in expired.iterator():
+                # One job per transaction: the file deletions run once its rows are gone.
+                with transaction.atomic():
+                    job.delete()
+                deleted += 1
+        return deleted
+
     def with_progress(self) -> JobQuerySet:
         return self.annotate(
             total_items=Count("items"),

@@ -24,3 +24,8 @@ def run_job_task(job_id: str) -> None:
 @task()
 def recover_stale_jobs_task() -> int:
     return Job.objects.recover_stale()
+
+
+@task()
+def delete_expired_results_task() -> int:
+    return Job.objects.delete_past_retention()

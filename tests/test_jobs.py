@@ -186,3 +186,40 @@ def test_it_fails_a_job_of_an_unknown_kind_instead_of_hanging(team, owner):
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert job.items.get().error_code == "unknown_kind"
+
+
+def test_it_deletes_results_past_the_team_retention_with_their_files(
+    team, owner, outsider, media_root, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old_job = make_facts_job(team, owner, count=1)
+    Job.objects.filter(pk=old_job.pk).update(kind="cutout")
+    old_job.refresh_from_db()
+    assert old_job.claim()
+    item = old_job.items.get()
+    assert item.claim()
+    from processing.kinds import ItemOutcome
+
+    item.succeed(ItemOutcome(width=10, height=10, file_bytes=b"png-bytes", extension="png"))
+    old_job.finish()
+    stored = media_root / old_job.results.get().file.name
+    assert stored.exists()
+    Job.objects.filter(pk=old_job.pk).update(finished_at=timezone.now() - timedelta(days=40))
+    recent = make_facts_job(team, owner, count=1)
+    Job.objects.filter(pk=recent.pk).update(
+        status=Status.SUCCESS, finished_at=timezone.now() - timedelta(days=2)
+    )
+    keeps_all = make_facts_job(outsider.memberships.get().team, outsider, count=1)
+    Job.objects.filter(pk=keeps_all.pk).update(
+        status=Status.SUCCESS, finished_at=timezone.now() - timedelta(days=400)
+    )
+
+    team.result_retention_days = 30
+    team.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Job.objects.delete_past_retention() == 1
+    assert not Job.objects.filter(pk=old_job.pk).exists() and not stored.exists()
+    assert Job.objects.filter(pk__in=[recent.pk, keeps_all.pk]).count() == 2

@@ -6,7 +6,10 @@ from processing.models import Job
 
 
 class Command(BaseCommand):
-    help = "Requeue jobs whose worker died (lease expired), failing them after the last attempt."
+    help = (
+        "Requeue jobs whose worker died (lease expired), failing them after the last attempt; "
+        "and delete results past each team's retention period."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
@@ -14,8 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, loop: int = 0, **options) -> None:
         while True:
             recovered = Job.objects.recover_stale()
-            if recovered or not loop:
-                self.stdout.write(f"{recovered} stale job(s) recovered")
+            expired = Job.objects.delete_past_retention()
+            if recovered or expired or not loop:
+                self.stdout.write(f"{recovered} stale job(s) recovered, {expired} expired job(s) deleted")
             if not loop:
                 return
             time.sleep(loop)

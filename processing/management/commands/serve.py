@@ -48,6 +48,7 @@ class Command(BaseCommand):
                     break
                 if time.monotonic() >= next_recovery:
                     Job.objects.recover_stale()
+                    Job.objects.delete_past_retention()
                     next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
                 time.sleep(0.5)
         finally:
