@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.cache import cache
 
-from .models import ApiToken, Category, Invitation, Product, Role
+from .models import ApiToken, Category, Invitation, Product, Role, Team
 
 LOGIN_FAILURES_PER_USERNAME = 5
 LOGIN_FAILURES_PER_ADDRESS = 20
@@ -57,6 +57,16 @@ class SignupForm(UserCreationForm):
 
 class TeamForm(forms.Form):
     name = forms.CharField(max_length=120)
+
+
+class TeamSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "result_retention_days"]
+        labels = {"result_retention_days": "Keep job results for (days)"}
+        help_texts = {
+            "result_retention_days": "Older finished jobs and their files are deleted; 0 keeps them."
+        }
 
 
 class ProductForm(forms.ModelForm):

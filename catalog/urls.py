@@ -20,6 +20,7 @@ urlpatterns = [
     path("upload/finish/", views.upload_finish, name="upload_finish"),
     path("team/", views.team_settings, name="team_settings"),
     path("team/new/", views.team_create, name="team_create"),
+    path("team/settings/", views.team_update, name="team_update"),
     path("team/switch/", views.team_switch, name="team_switch"),
     path("team/invitations/", views.invitation_create, name="invitation_create"),
     path("team/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),

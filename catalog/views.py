@@ -32,6 +32,7 @@ from .forms import (
     ProductForm,
     SignupForm,
     TeamForm,
+    TeamSettingsForm,
 )
 from .models import ApiToken, Invitation, Membership, Product, ProductImage, Role, Team
 
@@ -97,8 +98,26 @@ def team_settings(request: HttpRequest) -> HttpResponse:
         "token_form": ApiTokenForm(),
         "role_choices": Role.choices,
         "new_token": request.session.pop("new_api_token", None),
+        "settings_form": TeamSettingsForm(instance=team),
     }
     return render(request, "catalog/team_settings.html", context)
+
+
+@require_POST
+@member_required
+def team_update(request: HttpRequest) -> HttpResponse:
+    require_owner(request)
+    form = TeamSettingsForm(request.POST, instance=request.membership.team)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Team settings saved.")
+    else:
+        messages.error(
+            request,
+            "The settings were not saved: "
+            + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()),
+        )
+    return redirect("catalog:team_settings")
 
 
 @require_POST

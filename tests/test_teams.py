@@ -143,3 +143,14 @@ def test_it_locks_a_username_after_repeated_wrong_passwords(client, owner):
 def test_it_logs_in_with_the_right_password(client, owner, team):
     response = client.post(reverse("login"), {"username": owner.username, "password": PASSWORD})
     assert response.status_code == 302 and client.session["_auth_user_id"] == str(owner.pk)
+
+
+def test_it_lets_only_an_owner_set_the_result_retention(team, owner, teammate):
+    client_for(teammate).post(
+        reverse("catalog:team_update"), {"name": "Hijacked", "result_retention_days": 1}
+    )
+    team.refresh_from_db()
+    assert team.name != "Hijacked" and team.result_retention_days == 0
+    client_for(owner).post(reverse("catalog:team_update"), {"name": team.name, "result_retention_days": 30})
+    team.refresh_from_db()
+    assert team.result_retention_days == 30
