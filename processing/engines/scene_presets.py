@@ -968,7 +968,7 @@ _p(
     {
         "base": "#9c1119",
         "colors": ["#ffd36b", "#ffb13b", "#ff6b4a"],
-        "podium": {"top": 0.76, "r": 0.25, "h": 0.14, "color": "#c0212b"},
+        "podium": {"top": 0.76, "r": 0.25, "h": 0.14, "color": "#d63a2f", "trim": "#e9b949"},
     },
     light=100,
     soft=0.7,

@@ -13,6 +13,7 @@ bokeh, light falloff, window light and leaf shadows, sunbursts and confetti for 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,21 +42,35 @@ def _resize(a: Array, w: int, h: int, interp: int = cv2.INTER_CUBIC) -> Array:
     return cv2.resize(a, (w, h), interpolation=interp)
 
 
+NOISE_PX_PER_CELL = 12  # working resolution of value noise: the finest octave gets this many px per cell
+
+
 def noise(
     rng: np.random.Generator, h: int, w: int, cells: float, octaves: int = 1, aspect: float = 1.0
 ) -> Array:
-    """Value noise in about -1..1: `cells` grid cells across the width (aspect stretches cells in x)."""
-    out = np.zeros((h, w), np.float32)
+    """Value noise in about -1..1: `cells` grid cells across the width (aspect stretches cells in x).
+
+    The octaves are summed at a working resolution with NOISE_PX_PER_CELL px per cell of the finest octave
+    (per axis, never above the canvas) and the sum is upsampled once: the field is smooth at that scale, so
+    it looks the same as summing at full size, at a fraction of the cost for large canvases."""
+    fx = max(2, int(cells * 2 ** (octaves - 1) / aspect))
+    fy = max(2, int(cells * 2 ** (octaves - 1) * h / w))
+    ww = min(w, max(16, fx * NOISE_PX_PER_CELL))
+    hh = min(h, max(16, fy * NOISE_PX_PER_CELL))
+    out = np.zeros((hh, ww), np.float32)
     amp, total = 1.0, 0.0
     for o in range(octaves):
         cx = max(2, int(cells * (2**o) / aspect))
         cy = max(2, int(cells * (2**o) * h / w))
         grid = rng.standard_normal((cy + 3, cx + 3)).astype(np.float32)
-        big = _resize(grid, int(w * (cx + 3) / cx), int(h * (cy + 3) / cy))
-        out += amp * big[h // cy : h // cy + h, w // cx : w // cx + w][:h, :w]
+        big = _resize(grid, int(ww * (cx + 3) / cx), int(hh * (cy + 3) / cy))
+        out += amp * big[hh // cy : hh // cy + hh, ww // cx : ww // cx + ww][:hh, :ww]
         total += amp
         amp *= 0.5
-    return np.clip(out / (total * 1.2), -1.5, 1.5)
+    out = np.clip(out / (total * 1.2), -1.5, 1.5)
+    if (hh, ww) != (h, w):
+        out = _resize(out, w, h)
+    return out
 
 
 def blur(a: Array, sigma: float) -> Array:
@@ -72,16 +87,21 @@ def blur(a: Array, sigma: float) -> Array:
 
 
 def lerp(a: Array, b: Array, t: Array) -> Array:
-    if t.ndim == 2 and a.ndim == 3:
+    if np.ndim(t) == 2 and a.ndim == 3:
         t = t[..., None]
-    return a + (b - a) * t
+    out = np.subtract(b, a, dtype=np.float32)
+    out *= t
+    out += a
+    return out
 
 
 def colorize(t: Array, c0: str | Array, c1: str | Array) -> Array:
     """Map a 0..1 field to a colour ramp between two colours."""
-    a = hex_rgb(c0) if isinstance(c0, str) else c0
-    b = hex_rgb(c1) if isinstance(c1, str) else c1
-    return a[None, None, :] + (b - a)[None, None, :] * np.clip(t, 0, 1)[..., None]
+    a = np.asarray(hex_rgb(c0) if isinstance(c0, str) else c0, np.float32)
+    b = np.asarray(hex_rgb(c1) if isinstance(c1, str) else c1, np.float32)
+    out = np.clip(t, 0, 1).astype(np.float32, copy=False)[..., None] * (b - a)
+    out += a
+    return out
 
 
 def fill(h: int, w: int, color: str | Array) -> Array:
@@ -89,9 +109,32 @@ def fill(h: int, w: int, color: str | Array) -> Array:
     return np.broadcast_to(c, (h, w, 3)).astype(np.float32).copy()
 
 
+@functools.lru_cache(maxsize=4)
 def coords(h: int, w: int) -> tuple[Array, Array]:
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    return x / w, y / h
+    """Normalised pixel coordinates (x, y), each (h, w) float32; cached and read-only."""
+    x = np.broadcast_to(np.arange(w, dtype=np.float32) / w, (h, w)).copy()
+    y = np.broadcast_to((np.arange(h, dtype=np.float32) / h)[:, None], (h, w)).copy()
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+SMOOTH_SIDE = 256  # smooth light fields are evaluated on this grid and upsampled
+
+
+def smooth_field(s: int, f: Callable[[Array, Array], Array], n: int = SMOOTH_SIDE) -> Array:
+    """A smooth (low-frequency) field f(x, y) on the s x s canvas, evaluated at n x n and upsampled.
+
+    The low-res samples sit where cv2.resize puts them (pixel centres), so the upsampled field equals f at
+    every canvas pixel up to interpolation error, which is invisible for falloffs, vignettes and glows."""
+    if s <= n:
+        x, y = coords(s, s)
+        return np.asarray(f(x, y), np.float32)
+    g = ((np.arange(n, dtype=np.float32) + 0.5) * (s / n) - 0.5) / s
+    x = np.broadcast_to(g[None, :], (n, n))
+    y = np.broadcast_to(g[:, None], (n, n))
+    small = np.ascontiguousarray(np.broadcast_to(f(x, y), (n, n)), np.float32)
+    return cv2.resize(small, (s, s), interpolation=cv2.INTER_CUBIC)
 
 
 def smoothstep(e0: float, e1: float, x: Array) -> Array:
@@ -108,14 +151,25 @@ def mat_wood(rng, h, w, light="#c9a27a", dark="#8a5a36", planks=5, along_x=True)
         return mat_wood(rng, w, h, light, dark, planks, True).transpose(1, 0, 2).copy()
     fibre = noise(rng, h, w, 6, 4, aspect=30.0)
     warp = noise(rng, h, w, 1.5, 3, aspect=3.0)
-    _, y = coords(h, w)
-    rings = 0.5 + 0.5 * np.sin((y * 22 + warp * 5.0 + fibre * 0.6) * math.pi)
-    t = 0.5 + 0.28 * fibre + 0.16 * rings**4 - 0.08 * rings
-    board = np.floor(y * planks).astype(np.int32)
+    x, y = coords(h, w)
+    board = np.clip(np.floor(y * planks).astype(np.int32), 0, planks)
     offsets = rng.uniform(-0.12, 0.12, planks + 1).astype(np.float32)
-    t = t + offsets[np.clip(board, 0, planks)]
+    # every board is cut from a different log: its own ring spacing, phase, figure strength and an arch
+    # ("cathedral") whose apex sits somewhere along it, so the grain does not repeat board to board
+    freq = rng.uniform(14, 34, planks + 1).astype(np.float32)
+    phase = rng.uniform(0, 2, planks + 1).astype(np.float32)
+    figure = rng.uniform(3.0, 7.0, planks + 1).astype(np.float32)
+    apex = rng.uniform(0.1, 0.9, planks + 1).astype(np.float32)
+    arch = rng.uniform(0.0, 0.5, planks + 1).astype(np.float32)
+    fb = freq[board]
+    ring_in = y * fb + phase[board] + warp * figure[board] + fibre * 0.6
+    ring_in += arch[board] * fb / planks * np.abs(x - apex[board]) ** 1.5
+    rings = 0.5 + 0.5 * np.sin(ring_in * math.pi)
+    r2 = rings * rings
+    t = 0.5 + 0.28 * fibre + 0.16 * r2 * r2 - 0.08 * rings
+    t = t + offsets[board]
     img = colorize(t, dark, light)
-    frac = y * planks - board
+    frac = y * planks - np.floor(y * planks)
     seam = smoothstep(0.0, 0.012, frac) * smoothstep(0.0, 0.012, 1 - frac)
     img *= (0.55 + 0.45 * seam)[..., None]
     return img
@@ -123,17 +177,27 @@ def mat_wood(rng, h, w, light="#c9a27a", dark="#8a5a36", planks=5, along_x=True)
 
 def mat_marble(rng, h, w, base="#f2f0ec", vein="#8d8a86", veins=3.0, strength=0.7) -> Array:
     """Veined stone: fractal-turbulence stripes, sharp thin veins over soft grey clouds."""
-    turb = noise(rng, h, w, 2.0, 6)
+    turb = noise(rng, h, w, 2.0, 6)  # drawn for the stream of random numbers; reshaped below
     x, y = coords(h, w)
-    v = np.sin(((x * 0.85 + y * 0.5) * veins + turb * 2.2) * math.pi)
-    thin = (1 - np.abs(v)) ** 14
-    soft = (1 - np.abs(v)) ** 3
+    # veins follow a broad, slow meander (low octaves) with only a faint fine wobble: real veins flow in
+    # long sweeps and branch, they do not squiggle at every scale
+    broad = noise(rng, h, w, 1.2, 2)
+    v = np.sin(((x * 0.85 + y * 0.5) * veins + broad * 1.6 + turb * 0.45) * math.pi)
+    a = 1 - np.abs(v)
+    soft = a * a * a
+    a2 = a * a
+    a4 = a2 * a2
+    thin = a4 * a4 * a4 * a2  # ** 14
     turb2 = noise(rng, h, w, 3.0, 6)
-    v2 = np.sin(((x * 0.2 - y * 0.95) * veins * 1.4 + turb2 * 2.0) * math.pi)
-    minor = (1 - np.abs(v2)) ** 30
+    v2 = np.sin(((x * 0.2 - y * 0.95) * veins * 1.4 + broad * 1.2 + turb2 * 0.6) * math.pi)
+    b = 1 - np.abs(v2)
+    b2 = b * b
+    b4 = b2 * b2
+    b8 = b4 * b4
+    minor = b8 * b8 * b8 * b4 * b2  # ** 30
     cloud = noise(rng, h, w, 3, 5)
     t = np.clip(0.55 * thin + 0.18 * soft + 0.3 * minor + 0.05 * cloud, 0, 1) * strength
-    return lerp(fill(h, w, base), fill(h, w, vein), t)
+    return colorize(t, base, vein)
 
 
 def mat_linen(rng, h, w, color="#d8cdbd", threads=420) -> Array:
@@ -334,22 +398,25 @@ def ground_plane(tex: Array, s: int, horizon: float, spread: float = 2.2, dof: f
 
 def directional_light(s: int, angle: float, strength: float) -> Array:
     """Multiplicative gradient: brighter on the side the light comes from (angle: 0=right, 90=top)."""
-    x, y = coords(s, s)
     dx, dy = math.cos(math.radians(angle)), -math.sin(math.radians(angle))
-    d = (x - 0.5) * dx + (y - 0.5) * dy
-    return (1 + strength * d * 2).astype(np.float32)
+    return smooth_field(s, lambda x, y: 1 + strength * ((x - 0.5) * dx + (y - 0.5) * dy) * 2)
 
 
 def hotspot(s: int, cx: float, cy: float, radius: float, strength: float, squash: float = 1.0) -> Array:
-    x, y = coords(s, s)
-    r2 = ((x - cx) ** 2 + ((y - cy) / squash) ** 2) / (radius**2)
-    return (1 + strength * np.exp(-r2)).astype(np.float32)
+    def f(x, y):
+        return 1 + strength * np.exp(-((x - cx) ** 2 + ((y - cy) / squash) ** 2) / (radius**2))
+
+    if radius * min(1.0, squash) < 0.05:  # too tight for the coarse grid
+        x, y = coords(s, s)
+        return f(x, y).astype(np.float32)
+    return smooth_field(s, f)
 
 
 def vignette(s: int, strength: float = 0.25) -> Array:
-    x, y = coords(s, s)
-    r = np.sqrt((x - 0.5) ** 2 + (y - 0.48) ** 2) / 0.72
-    return (1 - strength * smoothstep(0.35, 1.05, r)).astype(np.float32)
+    def f(x, y):
+        return 1 - strength * smoothstep(0.35, 1.05, np.sqrt((x - 0.5) ** 2 + (y - 0.48) ** 2) / 0.72)
+
+    return smooth_field(s, f)
 
 
 def wall(rng, s: int, spec: Mapping[str, Any]) -> Array:
@@ -430,45 +497,88 @@ def _shade(color: str, f: float) -> Array:
 
 def leaf_shadows(rng, s: int, strength: float = 0.22, angle: float = 135) -> Array:
     """Dappled shadow of leaves and a window frame (a 'gobo'), blurred as by a soft distant light."""
-    m = np.zeros((s, s), np.float32)
-    canvas = (m * 255).astype(np.uint8)
+    n = min(s, 512)  # drawn at <= 512 px: the shadow is blurred by s/120, far wider than a pixel there
+    canvas = np.zeros((n, n), np.uint8)
+    sh = 4  # sub-pixel bits for the drawing calls
+    k = n * (1 << sh)
     for _ in range(90):
-        cx, cy = rng.uniform(0, s * 0.7), rng.uniform(0, s * 0.6)
-        ax, ay = rng.uniform(0.02, 0.05) * s, rng.uniform(0.008, 0.02) * s
+        cx, cy = rng.uniform(0, 0.7), rng.uniform(0, 0.6)
+        ax, ay = rng.uniform(0.02, 0.05), rng.uniform(0.008, 0.02)
         cv2.ellipse(
-            canvas, (int(cx), int(cy)), (int(ax), int(ay)), float(rng.uniform(0, 180)), 0, 360, 255, -1
+            canvas,
+            (int(cx * k), int(cy * k)),
+            (int(ax * k), int(ay * k)),
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            255,
+            -1,
+            cv2.LINE_AA,
+            sh,
         )
     for _ in range(6):
-        x0, y0 = rng.uniform(0, s * 0.7), rng.uniform(0, s * 0.5)
-        cv2.line(canvas, (int(x0), int(y0)), (int(x0 + s * 0.25), int(y0 + s * 0.18)), 255, max(2, s // 300))
-    m = blur(canvas.astype(np.float32) / 255.0, s / 120)
+        x0, y0 = rng.uniform(0, 0.7), rng.uniform(0, 0.5)
+        p0, p1 = (int(x0 * k), int(y0 * k)), (int((x0 + 0.25) * k), int((y0 + 0.18) * k))
+        cv2.line(canvas, p0, p1, 255, max(1, round(max(2, s // 300) * n / s)), cv2.LINE_AA, sh)
+    m = blur(canvas.astype(np.float32) / 255.0, n / 120)
+    if n != s:
+        m = cv2.resize(m, (s, s), interpolation=cv2.INTER_CUBIC)
     return (1 - strength * m).astype(np.float32)
 
 
 def window_light(s: int, angle: float, strength: float, softness: float) -> Array:
     """A bright parallelogram of window light falling across wall and floor."""
-    canvas = np.zeros((s, s), np.uint8)
+    n = min(s, 512)  # blurred by at least s/100: drawn at <= 512 px and upsampled
+    canvas = np.zeros((n, n), np.uint8)
     left = math.cos(math.radians(angle)) < 0
     xs = [0.05, 0.42] if left else [0.58, 0.95]
+    k = n * 16
     pts = np.array(
         [
-            [xs[0] * s, 0.10 * s],
-            [xs[1] * s, 0.10 * s],
-            [(xs[1] + 0.1) * s, 0.7 * s],
-            [(xs[0] + 0.1) * s, 0.7 * s],
+            [xs[0] * k, 0.10 * k],
+            [xs[1] * k, 0.10 * k],
+            [(xs[1] + 0.1) * k, 0.7 * k],
+            [(xs[0] + 0.1) * k, 0.7 * k],
         ],
         np.int32,
     )
-    cv2.fillPoly(canvas, [pts], 255)
-    m = blur(canvas.astype(np.float32) / 255.0, s * (0.01 + 0.05 * softness))
+    cv2.fillPoly(canvas, [pts], 255, cv2.LINE_AA, 4)
+    m = blur(canvas.astype(np.float32) / 255.0, n * (0.01 + 0.05 * softness))
+    if n != s:
+        m = cv2.resize(m, (s, s), interpolation=cv2.INTER_CUBIC)
     return (1 + strength * m).astype(np.float32)
 
 
 def podium(
-    img: Array, s: int, cx: float, top: float, radius: float, height: float, color: str, light=135.0
+    img: Array,
+    s: int,
+    cx: float,
+    top: float,
+    radius: float,
+    height: float,
+    color: str,
+    light=135.0,
+    trim: str | None = None,
 ) -> Array:
-    """Cylinder pedestal: shaded body, a lit top ellipse and a soft contact shadow on the floor."""
-    x, y = coords(s, s)
+    """Cylinder pedestal: shaded body, a lit top ellipse and a soft contact shadow on the floor.
+
+    Drawn in its bounding box (with the shadow's reach), not over the whole canvas."""
+    ry = radius * 0.16
+    base = top + height
+    xa, xb = max(0, int((cx - 2.6 * radius) * s)), min(s, int((cx + 2.6 * radius) * s) + 2)
+    ya, yb = max(0, int((top - ry - 0.01) * s)), min(s, int((base + 3.2 * ry + 0.01) * s) + 2)
+    if xb <= xa or yb <= ya:
+        return img
+    out = np.array(img, np.float32, copy=True)
+    box = out[ya:yb, xa:xb]
+    out[ya:yb, xa:xb] = _podium_box(box, s, xa, ya, cx, top, radius, height, color, light, trim)
+    return out
+
+
+def _podium_box(img, s, xa, ya, cx, top, radius, height, color, light, trim) -> Array:
+    h, w = img.shape[:2]
+    x = np.broadcast_to((np.arange(xa, xa + w, dtype=np.float32) / s)[None, :], (h, w))
+    y = np.broadcast_to((np.arange(ya, ya + h, dtype=np.float32) / s)[:, None], (h, w))
     ry = radius * 0.16
     base = top + height
     # floor shadow
@@ -486,10 +596,20 @@ def podium(
     aa = max(1.0, s / 900)
     body = blur(body, aa * 0.8)
     img = lerp(img, body_col, body)
+    if trim:  # a metallic band under the top edge (and a ring on the top): reads against a same-hue set
+        tc = hex_rgb(trim)
+        front = top + ry * np.sqrt(np.clip(1 - ((x - cx) / radius) ** 2, 0, 1))
+        band = (in_x & (y >= top) & (y <= front + 0.018)).astype(np.float32)
+        spec = np.clip(0.8 + 0.45 * (u * lx + np.sqrt(np.clip(1 - u**2, 0, 1)) * 0.7), 0.5, 1.25)
+        img = lerp(img, tc[None, None, :] * spec[..., None], blur(band, aa * 0.8))
     top_col = np.clip(c * 1.12, 0, 1)
     top_shade = 1 - 0.06 * ((y - top) / ry)
     topf = blur(top_e.astype(np.float32), aa * 0.8)
     img = lerp(img, top_col[None, None, :] * top_shade[..., None], topf)
+    if trim:
+        inner = (((x - cx) / (radius * 0.93)) ** 2 + ((y - top) / (ry * 0.88)) ** 2) <= 1.0
+        ring = blur((top_e & ~inner).astype(np.float32), aa * 0.8)
+        img = lerp(img, np.clip(hex_rgb(trim) * 1.1, 0, 1)[None, None, :] * top_shade[..., None], ring)
     return img
 
 
@@ -526,19 +646,38 @@ def confetti(
         else:
             cv2.fillPoly(canvas, [pts], col, cv2.LINE_AA)
             cv2.fillPoly(mask, [pts], 255, cv2.LINE_AA)
-    m = mask.astype(np.float32) / 255.0
-    return lerp(img, canvas.astype(np.float32) / 255.0, m)
+    ys, xs = np.nonzero(mask)  # the pieces cover a few per cent of the canvas: blend only there
+    m = (mask[ys, xs].astype(np.float32) / 255.0)[:, None]
+    px = img[ys, xs]
+    img = np.array(img, np.float32, copy=True)
+    img[ys, xs] = px + (canvas[ys, xs].astype(np.float32) / 255.0 - px) * m
+    return img
+
+
+GRAIN_TILE = 1024
 
 
 def finish(img: Array, rng, grain: float = 0.012) -> Array:
     """Film grain and 8-bit output (the grain also dithers the smooth gradients: no banding)."""
     s = img.shape[0]
-    g = _pix(rng).standard_normal((s, s)).astype(np.float32) * grain
+    n = min(s, GRAIN_TILE)  # white grain: a 1024 px tile repeated is indistinguishable from fresh noise
+    g = _pix(rng).standard_normal((n, n), dtype=np.float32)
+    g *= grain
+    if n < s:
+        reps = -(-s // n)
+        g = np.tile(g, (reps, reps))[:s, :s]
     knee = 0.86  # filmic shoulder: highlights roll off instead of clipping to flat white
+    img = np.asarray(img, np.float32)
     over = np.maximum(img - knee, 0)
-    img = np.where(img > knee, knee + (1 - knee) * (1 - np.exp(-over / (1 - knee))), img)
-    out = np.clip(img + g[..., None], 0, 1)
-    return (out * 255 + 0.5).astype(np.uint8)
+    if over.any():
+        over *= -1 / (1 - knee)
+        np.exp(over, out=over)  # 1 - rolled-off share
+        img = np.minimum(img, knee) + (1 - knee) * (1 - over)
+    img += g[..., None]
+    img *= 255
+    img += 0.5
+    np.clip(img, 0, 255, out=img)
+    return img.astype(np.uint8)
 
 
 # ---------------------------------------------------------------- scene generators
@@ -791,7 +930,17 @@ def gen_atmosphere(rng, s: int, p: Mapping[str, Any]) -> Array:
         img = back
     if p.get("podium"):
         pd = p["podium"]
-        img = podium(img, s, pd.get("x", 0.5), pd["top"], pd["r"], pd["h"], pd["color"], p.get("light", 120))
+        img = podium(
+            img,
+            s,
+            pd.get("x", 0.5),
+            pd["top"],
+            pd["r"],
+            pd["h"],
+            pd["color"],
+            p.get("light", 120),
+            pd.get("trim"),
+        )
     if p.get("leaves"):
         img *= leaf_shadows(rng, s, p["leaves"], p.get("light", 135))[..., None]
     img *= directional_light(s, p.get("light", 120), p.get("falloff", 0.08))[..., None]
@@ -832,7 +981,11 @@ def speed_lines(rng, s: int, base: str, colors) -> Array:
 
 
 def sparks(img: Array, rng, s: int, color: str) -> Array:
-    canvas = np.zeros((s, s), np.float32)
+    # sparks start in x 0.2..0.8, y 0.05..0.6 and run up to 0.09 further: work in that box plus the glow
+    pad = 0.09 + 4 / 300
+    xa, xb = max(0, int((0.2 - pad) * s)), min(s, int((0.8 + pad) * s) + 1)
+    ya, yb = max(0, int((0.05 - pad) * s)), min(s, int((0.6 + pad) * s) + 1)
+    canvas = np.zeros((yb - ya, xb - xa), np.float32)
     for _ in range(140):
         x0, y0 = rng.uniform(0.2, 0.8), rng.uniform(0.05, 0.6)
         a = rng.uniform(-0.8, 0.8) - math.pi / 2
@@ -840,13 +993,15 @@ def sparks(img: Array, rng, s: int, color: str) -> Array:
         x1, y1 = x0 + ln * math.cos(a), y0 - ln * math.sin(a)
         cv2.line(
             canvas,
-            (int(x0 * s), int(y0 * s)),
-            (int(x1 * s), int(y1 * s)),
+            (int(x0 * s) - xa, int(y0 * s) - ya),
+            (int(x1 * s) - xa, int(y1 * s) - ya),
             float(rng.uniform(0.4, 1)),
             max(1, s // 900),
         )
     glow = blur(canvas, s / 300)
-    return img + (canvas * 0.8 + glow * 2)[..., None] * hex_rgb(color)
+    out = np.array(img, np.float32, copy=True)
+    out[ya:yb, xa:xb] += (canvas * 0.8 + glow * 2)[..., None] * hex_rgb(color)
+    return out
 
 
 def hearts(img: Array, rng, s: int, colors) -> Array:
