@@ -668,16 +668,17 @@ def finish(img: Array, rng, grain: float = 0.012) -> Array:
         g = np.tile(g, (reps, reps))[:s, :s]
     knee = 0.86  # filmic shoulder: highlights roll off instead of clipping to flat white
     img = np.asarray(img, np.float32)
-    over = np.maximum(img - knee, 0)
-    if over.any():
-        over *= -1 / (1 - knee)
-        np.exp(over, out=over)  # 1 - rolled-off share
-        img = np.minimum(img, knee) + (1 - knee) * (1 - over)
-    img += g[..., None]
-    img *= 255
-    img += 0.5
-    np.clip(img, 0, 255, out=img)
-    return img.astype(np.uint8)
+    over = img - knee
+    np.maximum(over, 0, out=over)
+    over *= -1 / (1 - knee)
+    np.exp(over, out=over)  # share of the headroom above the knee still unused
+    over *= -(1 - knee)
+    over += 1 - knee
+    out = np.minimum(img, knee)
+    out += over
+    out += g[..., None]
+    np.maximum(out, 0, out=out)
+    return cv2.convertScaleAbs(out, alpha=255.0)  # rounds and saturates to 0..255
 
 
 # ---------------------------------------------------------------- scene generators
