@@ -197,3 +197,14 @@ def test_it_caches_scene_embeddings_to_a_file(tmp_path):
     scene_text.clear_memory_cache()
     again = scene_text.passage_matrix(texts, "e5", path)
     assert path.is_file() and np.allclose(first, again)
+
+
+def test_it_reads_scene_type_cues_from_titles():
+    fit, cues = scenes.title_type_fit("Christmas gift box for her")
+    assert fit[3] == 1.0 and "gift" in cues[3]
+    fit, cues = scenes.title_type_fit("螺丝刀套装 精密维修工具")
+    assert not cues and fit[1] == 1.0 and fit[3] < 0.5 and fit[2] < 0.5  # a tool wants a clean set
+    fit, cues = scenes.title_type_fit("户外露营帐篷 防雨")
+    assert fit[2] == 1.0 and fit[1] < 1.0 and "露营" in cues[2]
+    assert scenes.title_type_fit("限时特价 促销")[0][4] == 1.0
+    assert scenes.title_type_fit("Ergonomic office chair")[1] == {}  # word starts only: "office" is no cue

@@ -5,6 +5,11 @@ fractions of the side, so a render at 384 px and one at 2048 px show the same pi
 from fixed-size random grids upscaled to the canvas (resolution independent); only the final film
 grain is per-pixel.
 
+Speed at 2048 px: smooth layers are computed small and upsampled once (value noise at 12 px per cell of
+its finest octave, light falloff / hotspots / vignettes on a 256 grid, leaf shadows and window light
+drawn at <= 512 px before their wide blur); small things (confetti, sparks, podiums, bokeh discs) are
+drawn and blended only inside their bounding boxes.
+
 Building blocks: value noise, perspective ground planes (a flat texture warped by a homography, with
 depth-of-field blur toward the horizon), materials (wood, marble, linen, concrete, terrazzo, tiles,
 grass, sand, asphalt, paving, snow, rubber, carpet, leather, plywood), walls, studio sweeps, podiums,
