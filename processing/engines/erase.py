@@ -277,6 +277,19 @@ class _Glyphs:
     height: float
 
 
+def _smooth_background(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """What the box would look like without its text: a Telea fill from around it, computed at
+    half resolution when the box is large (the estimate is smooth anyway, at a quarter the cost)."""
+    height, width = hole.shape
+    if min(height, width) < 48:
+        return cv2.inpaint(crop, hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    size = (width // 2, height // 2)
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
+    filled = cv2.inpaint(small, small_hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    return cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def _glyph_mask(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> _Glyphs | None:
     """Glyph strokes of one text line: pixels that stand out from the background that a smooth
     fill from around the box predicts, grown over their anti-aliased fringe."""
@@ -296,7 +309,7 @@ def _glyph_mask(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> _Glyphs |
     if not inner.any() or inner.all():
         return None
     crop = rgb[y0:y1, x0:x1]
-    background = cv2.inpaint(crop, inner.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    background = _smooth_background(crop, inner)
     crop_lab = lab[y0:y1, x0:x1]
     background_lab = cv2.cvtColor(background, cv2.COLOR_RGB2LAB).astype(np.float32)
     distance = np.linalg.norm(crop_lab - background_lab, axis=2)
