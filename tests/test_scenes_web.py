@@ -198,7 +198,7 @@ def test_it_cuts_out_a_plain_photo_once_and_reuses_the_cut_out(owner, team, prod
     assert len(cutouts) == 1
     with Image.open(cutouts[0]) as cut:
         alpha = np.asarray(cut.getchannel("A"))
-    assert alpha[0, 0] == 0 and alpha[240, 240] == 255  # background gone, the mug kept
+    assert alpha[0, 0] == 0 and alpha[240, 240] > 240  # background gone, the mug kept
     preview = client_for(owner).get(
         f"/jobs/scenes/product/{product.pk}/preview.png", {"scene": "10001", "image": photo.pk}
     )
