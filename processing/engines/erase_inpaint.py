@@ -35,6 +35,10 @@ THIN_RADIUS = 6.0
 # to stay inside the 2 s per image budget.
 PATCHMATCH_MAX_PIXELS = 6000
 
+# Margin (pixels) beyond twice the target's inscribed radius inside which blocked pixels stay in
+# a Telea hole.
+TELEA_REACH = 8
+
 Filler = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -144,7 +148,21 @@ def _fill_side(crop: np.ndarray, target: np.ndarray, usable: np.ndarray, method:
         method = choose_method(crop, target, usable)
     if method == "harmonic":
         return _harmonic(crop, ~usable | target, target)
-    return FILLERS[method](crop, ~usable | target)
+    blocked = ~usable | target
+    if method == "telea":
+        # Telea's cost grows with the hole: blocked pixels far from the target (the other side
+        # of the product outline, other holes) cannot reach it before the fill from this side
+        # does, so they are painted with a placeholder and left out of the hole.
+        reach = int(2 * _inscribed_radius(target)) + TELEA_REACH
+        near = cv2.dilate(target.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(
+            bool
+        )
+        far = blocked & ~near
+        if far.any():
+            placeholder = crop.copy()
+            placeholder[far] = np.median(crop[usable], axis=0).astype(np.uint8)
+            return _telea(placeholder, blocked & near)
+    return FILLERS[method](crop, blocked)
 
 
 def inpaint_array(
