@@ -11,6 +11,11 @@ nothing is fetched at run time. Each detection is then turned into a tight pixel
 strokes against a locally estimated background, then grown over anti-aliasing), a colour block
 is grown to its whole extent, and the type is decided from faintness, repetition, placement,
 the surrounding block and the recognised text.
+
+Cost: the text detector runs once per image (ONNX sessions built once per process, two intra-op
+threads); the recogniser runs in one batch, only on lines whose type depends on their words
+(tiles of a tilted repeated watermark are grouped by geometry, text inside a colour block is
+type 4 whatever it says), plus one line per watermark group so the element carries its text.
 """
 
 from __future__ import annotations
