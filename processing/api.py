@@ -12,6 +12,7 @@ import binascii
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,6 +25,8 @@ from catalog.models import ApiToken, Team
 
 from .engines.imageio import DecodedImage, ImageDecodeError, decode_image
 from .fetch import FetchError, fetch_image, vet_url
+from .kinds import ItemError, ItemOutcome
+from .models import Job, JobItem, Result
 
 # Neutral problem kinds; each API dialect maps them to its own codes.
 UNAUTHORIZED = "unauthorized"
@@ -238,6 +241,36 @@ def decode_with_limits(
             "unsupported_format": BAD_FORMAT,
         }.get(error.code, BAD_IMAGE)
         raise ApiProblem(kind, f"{field}: {error.message}", field) from None
+
+
+# --- synchronous endpoints ----------------------------------------------------------------------
+def input_source(params: dict, base64_field: str, url_field: str) -> str:
+    """How the job list names an API input: the URL, or just the base64 field's name."""
+    return base64_field if params.get(base64_field) else str(params.get(url_field))[:255]
+
+
+def run_sync_job(
+    *,
+    team: Team,
+    kind: str,
+    source_name: str,
+    job_params: dict,
+    item_params: dict,
+    request_id: str,
+    compute: Callable[[], ItemOutcome],
+) -> Result:
+    """A synchronous call is recorded like any job: one item, run in this request, same states."""
+    job = Job.objects.create_with_items(
+        team=team,
+        kind=kind,
+        items=[JobItem(source_name=source_name[:255], params={"request_id": request_id, **item_params})],
+        params={**job_params, "source": "api", "request_id": request_id},
+        enqueue=False,
+    )
+    try:
+        return job.run_inline(compute)
+    except ItemError as error:
+        raise ApiProblem(MODEL_FAILED, error.message) from None
 
 
 # --- signed result URLs -------------------------------------------------------------------------

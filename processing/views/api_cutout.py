@@ -22,7 +22,7 @@ from catalog.views import serve_stored_file
 
 from .. import api
 from ..api import ApiProblem
-from ..kinds import ItemError, cutout_outcome
+from ..kinds import cutout_outcome
 from ..models import ApiNonce, Job, JobItem, JobKind, Result, Status
 
 logger = logging.getLogger(__name__)
@@ -52,18 +52,15 @@ def cut_out(request: HttpRequest) -> HttpResponse:
             min_side=SYNC_MIN_SIDE,
             max_side=SYNC_MAX_SIDE,
         )
-        source = "imageBase64" if params.get("imageBase64") else str(params.get("imageUrl"))[:255]
-        job = Job.objects.create_with_items(
+        result = api.run_sync_job(
             team=token.team,
             kind=JobKind.CUTOUT,
-            items=[JobItem(source_name=source, params={"request_id": request_id})],
-            params={**job_params, "source": "api", "request_id": request_id},
-            enqueue=False,
+            source_name=api.input_source(params, "imageBase64", "imageUrl"),
+            job_params=job_params,
+            item_params={},
+            request_id=request_id,
+            compute=lambda: cutout_outcome(decoded.image, job_params),
         )
-        try:
-            result = job.run_inline(lambda: cutout_outcome(decoded.image, job_params))
-        except ItemError as error:
-            raise ApiProblem(api.MODEL_FAILED, error.message) from None
     except ApiProblem as problem:
         return api.aidge_response(request_id, problem=problem)
     data = {

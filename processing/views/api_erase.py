@@ -18,9 +18,7 @@ from django.views.decorators.http import require_http_methods
 from .. import api
 from ..api import ApiProblem
 from ..engines.erase_rle import InvalidMask, decode_rle_mask
-from ..kinds import ItemError
 from ..kinds_erase import ERASE, erase_outcome, parse_types
-from ..models import Job, JobItem
 
 logger = logging.getLogger(__name__)
 
@@ -67,26 +65,16 @@ def removal(request: HttpRequest) -> HttpResponse:
         job_params = {
             "object_types": object_types,
             "non_object_types": non_object_types,
-            "source": "api",
-            "request_id": request_id,
         }
-        source = BASE64_FIELD if params.get(BASE64_FIELD) else str(params.get(URL_FIELD))[:255]
-        job = Job.objects.create_with_items(
+        result = api.run_sync_job(
             team=token.team,
             kind=ERASE,
-            items=[
-                JobItem(
-                    source_name=source,
-                    params={"request_id": request_id, "hand_mask": hand_mask is not None},
-                )
-            ],
-            params=job_params,
-            enqueue=False,
+            source_name=api.input_source(params, BASE64_FIELD, URL_FIELD),
+            job_params=job_params,
+            item_params={"hand_mask": hand_mask is not None},
+            request_id=request_id,
+            compute=lambda: erase_outcome(decoded.image, job_params, hand_mask=hand_mask),
         )
-        try:
-            result = job.run_inline(lambda: erase_outcome(decoded.image, job_params, hand_mask=hand_mask))
-        except ItemError as error:
-            raise ApiProblem(api.MODEL_FAILED, error.message) from None
     except ApiProblem as problem:
         return api.aidge_response(request_id, problem=problem, codes=CODES)
     metadata = result.metadata

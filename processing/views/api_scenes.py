@@ -19,8 +19,7 @@ from django.views.decorators.http import require_http_methods
 from .. import api
 from .. import kinds_scenes as ks
 from ..api import ApiProblem
-from ..kinds import ItemError
-from ..models import Job, JobItem, JobKind, Scene
+from ..models import JobKind, Scene
 from .scenes import signed_cover_path
 
 QUERY_MIN_SIDE, QUERY_MAX_SIDE = 100, 4096
@@ -139,32 +138,21 @@ def scene_generate(request: HttpRequest) -> HttpResponse:
         if category is None:
             _probs, category = ks.image_category_probs(decoded.image)
             category = category or (scene.categories[0] if scene.categories else 1)
-        source = "imageBase64" if params.get("imageBase64") else str(params.get("imageUrl"))[:255]
         job_params = {
             "size": [width, height],
             "placement": {"x": placement.x, "y": placement.y, "scale": placement.scale} if placement else {},
-            "source": "api",
-            "request_id": request_id,
         }
-        job = Job.objects.create_with_items(
+        result = api.run_sync_job(
             team=token.team,
             kind=JobKind.SCENE_RENDER,
-            items=[JobItem(source_name=source, params={"scene": scene.model_num, "category": category})],
-            params=job_params,
-            enqueue=False,
+            source_name=api.input_source(params, "imageBase64", "imageUrl"),
+            job_params=job_params,
+            item_params={"scene": scene.model_num, "category": category},
+            request_id=request_id,
+            compute=lambda: ks.render_outcome(
+                ks.cut_out(decoded.image), scene, category=category, size=(width, height), placement=placement
+            ),
         )
-        try:
-            result = job.run_inline(
-                lambda: ks.render_outcome(
-                    ks.cut_out(decoded.image),
-                    scene,
-                    category=category,
-                    size=(width, height),
-                    placement=placement,
-                )
-            )
-        except ItemError as error:
-            raise ApiProblem(api.MODEL_FAILED, error.message) from None
     except ApiProblem as problem:
         return api.aidge_response(request_id, problem=problem)
     data = {
