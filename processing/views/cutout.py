@@ -7,7 +7,7 @@ import zipfile
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
@@ -17,7 +17,7 @@ from catalog.models import ProductImage
 from ..engines.imageio import ImageDecodeError, encode_image
 from ..forms import CutoutForm
 from ..models import Job, JobKind, Result
-from .jobs import _get_job_for_user, _get_result_for_user
+from .jobs import _get_job_for_user, _get_result_for_user, start_batch_job
 
 DOWNLOAD_FORMATS = {
     "png": ("PNG", "image/png"),
@@ -29,23 +29,9 @@ DOWNLOAD_FORMATS = {
 @member_required
 def cutout_new(request: HttpRequest) -> HttpResponse:
     require_editor(request)
-    images = ProductImage.objects.for_team(request.membership.team).from_ids(
-        request.POST.getlist("images") or request.GET.getlist("images")
+    return start_batch_job(
+        request, form_class=CutoutForm, kind=JobKind.CUTOUT, template="processing/cutout_new.html"
     )
-    form = CutoutForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        if not images:
-            messages.error(request, "Choose at least one photo.")
-        else:
-            job = Job.objects.create_for_images(
-                team=request.membership.team,
-                kind=JobKind.CUTOUT,
-                images=images,
-                created_by=request.user,
-                params=form.job_params(),
-            )
-            return redirect(job)
-    return render(request, "processing/cutout_new.html", {"form": form, "images": images})
 
 
 @require_GET

@@ -19,7 +19,7 @@ from ..engines.erase_rle import InvalidMask, decode_rle_mask
 from ..forms_erase import EraseForm, EraseMaskForm
 from ..kinds_erase import ERASE, ERASE_DETECT, TYPE_LABELS, read_detection, store_hand_mask
 from ..models import Job, JobItem, Result, Status
-from .jobs import _get_job_for_user
+from .jobs import _get_job_for_user, start_batch_job
 
 EDITOR_TEMPLATE = "processing/erase_editor.html"
 
@@ -45,23 +45,7 @@ def _job_context(job: Job) -> dict:
 @member_required
 def erase_new(request: HttpRequest) -> HttpResponse:
     require_editor(request)
-    images = ProductImage.objects.for_team(request.membership.team).from_ids(
-        request.POST.getlist("images") or request.GET.getlist("images")
-    )
-    form = EraseForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        if not images:
-            messages.error(request, "Choose at least one photo.")
-        else:
-            job = Job.objects.create_for_images(
-                team=request.membership.team,
-                kind=ERASE,
-                images=images,
-                created_by=request.user,
-                params=form.job_params(),
-            )
-            return redirect(job)
-    return render(request, "processing/erase_new.html", {"form": form, "images": images})
+    return start_batch_job(request, form_class=EraseForm, kind=ERASE, template="processing/erase_new.html")
 
 
 # --- the editor -------------------------------------------------------------------------------------

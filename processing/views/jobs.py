@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.access import member_required, require_editor
+from catalog.models import ProductImage
 from catalog.views import serve_stored_file
 
 from ..models import Job, JobKind, Result, Status
@@ -25,6 +26,30 @@ def _get_result_for_user(request: HttpRequest, pk: int) -> Result:
     return get_object_or_404(
         Result.objects.for_team(request.membership.team).select_related("item", "job"), pk=pk
     )
+
+
+def start_batch_job(request: HttpRequest, *, form_class, kind: str, template: str) -> HttpResponse:
+    """The shared "chosen photos + an options form → one job" step of the batch tools.
+
+    The caller has checked membership and the editor role; photos of other teams are dropped.
+    """
+    images = ProductImage.objects.for_team(request.membership.team).from_ids(
+        request.POST.getlist("images") or request.GET.getlist("images")
+    )
+    form = form_class(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if not images:
+            messages.error(request, "Choose at least one photo.")
+        else:
+            job = Job.objects.create_for_images(
+                team=request.membership.team,
+                kind=kind,
+                images=images,
+                created_by=request.user,
+                params=form.job_params(),
+            )
+            return redirect(job)
+    return render(request, template, {"form": form, "images": images})
 
 
 @member_required
