@@ -30,21 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from processing.engines import scenes  # noqa: E402
 from processing.engines.scene_text import TextModelMissingError  # noqa: E402
+from processing.engines.search_category import CATALOG_SLUGS  # noqa: E402
 
 SEARCH_DATA = Path("/work/shared/data/dev/search")
-CATALOG_IDS = {
-    "general": 1,
-    "electronics": 2,
-    "home": 3,
-    "auto": 4,
-    "office": 5,
-    "sports": 6,
-    "clothing": 7,
-    "beauty": 8,
-    "tools": 9,
-    "toys": 10,
-    "phones": 11,
-}
 
 
 def precision_at_3(backend: str, items: list[dict]) -> tuple[float, dict[str, float], float]:
@@ -88,7 +76,7 @@ def image_category_accuracy() -> tuple[str, float | None, int]:
         img = Image.open(SEARCH_DATA / prod["images"][0]["file"]).convert("RGB")
         probs = embedder.embed(img).probs
         pred = search_category.predict_category(probs, "catalog")
-        right += int(pred == CATALOG_IDS[prod["category"]])
+        right += int(pred == CATALOG_SLUGS[prod["category"]])
         total += 1
     return ("catalog products, first image, predict_category(ImageNet probs)", right / total, total)
 

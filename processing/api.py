@@ -282,6 +282,20 @@ def signed_result_path(result_id: int) -> str:
     return reverse("processing:signed_result", args=[token])
 
 
+def signed_result_url(request: HttpRequest, result_id: int) -> str:
+    return request.build_absolute_uri(signed_result_path(result_id))
+
+
+def result_image_data(request: HttpRequest, result: Result) -> dict:
+    """The `data` fields every Aidge-style image endpoint returns for its result."""
+    return {
+        "imageUrl": signed_result_url(request, result.pk),
+        "width": result.width,
+        "height": result.height,
+        "usage": 1,
+    }
+
+
 def unsign_result_token(token: str) -> int:
     """The result id in a signed URL token; raises BadSignature or SignatureExpired."""
     value = TimestampSigner(salt=_SIGNER_SALT).unsign(token, max_age=settings.SIGNED_URL_MAX_AGE)

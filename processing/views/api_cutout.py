@@ -63,14 +63,9 @@ def cut_out(request: HttpRequest) -> HttpResponse:
         )
     except ApiProblem as problem:
         return api.aidge_response(request_id, problem=problem)
-    data = {
-        "imageUrl": request.build_absolute_uri(api.signed_result_path(result.pk)),
-        "score": result.score,
-        "width": result.width,
-        "height": result.height,
-        "usage": 1,
-    }
-    return api.aidge_response(request_id, data=data)
+    return api.aidge_response(
+        request_id, data={**api.result_image_data(request, result), "score": result.score}
+    )
 
 
 def _sync_job_params(params: dict) -> dict:
@@ -236,7 +231,7 @@ def _job_payload(request: HttpRequest, job: Job) -> dict:
             "results": [],
         }
         if item.status == Status.SUCCESS and result is not None and result.file:
-            task["results"] = [request.build_absolute_uri(api.signed_result_path(result.pk))]
+            task["results"] = [api.signed_result_url(request, result.pk)]
         if item.error_message:
             task["message"] = item.error_message
         task_list.append(task)

@@ -79,13 +79,10 @@ def removal(request: HttpRequest) -> HttpResponse:
         return api.aidge_response(request_id, problem=problem, codes=CODES)
     metadata = result.metadata
     data = {
-        "imageUrl": request.build_absolute_uri(api.signed_result_path(result.pk)),
-        "width": result.width,
-        "height": result.height,
+        **api.result_image_data(request, result),
         "elements": metadata.get("elements", []),
         "maskUsed": metadata.get("mode") == "mask",
         "erasedPixels": metadata.get("erased_pixels", 0),
-        "usage": 1,
     }
     return api.aidge_response(request_id, data=data)
 

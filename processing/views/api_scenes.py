@@ -155,11 +155,5 @@ def scene_generate(request: HttpRequest) -> HttpResponse:
         )
     except ApiProblem as problem:
         return api.aidge_response(request_id, problem=problem)
-    data = {
-        "imageUrl": request.build_absolute_uri(api.signed_result_path(result.pk)),
-        "width": result.width,
-        "height": result.height,
-        "modelNum": scene.model_num,
-        "usage": 1,
-    }
+    data = {**api.result_image_data(request, result), "modelNum": scene.model_num}
     return api.aidge_response(request_id, data=data)
