@@ -35,12 +35,16 @@ models: install var $(MODEL_FILES)
 migrate: install var
 	$(PYTHON) manage.py migrate --no-input
 
-# Debian packages: Chromium for the browser tests, CJK fonts for tests that draw Chinese text.
+# Debian packages: Chromium for the browser tests, CJK fonts for tests that draw Chinese text,
+# PostgreSQL and Redis for the scale-out and fault tests, wrk for bench/load.py.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
