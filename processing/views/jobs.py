@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import parse_etags, patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.access import member_required, require_editor
@@ -78,23 +80,86 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "processing/job_list.html", context)
 
 
+def _job_with_counts(request: HttpRequest, pk: int) -> Job:
+    """The job and its item counts in one query: everything the change token needs."""
+    return get_object_or_404(Job.objects.for_team(request.membership.team).with_progress(), pk=pk)
+
+
+def _change_token(request: HttpRequest, job: Job, compact: bool) -> str:
+    """A weak ETag for the status fragment, from what it shows and who it is shown to.
+
+    `version` moves with every state change and every finished item; the item counts are in it
+    too, so a change made without bumping the version still shows. The role decides the cancel
+    button, and the CSRF secret is baked into the fragment's cancel form.
+    """
+    parts = (
+        job.pk,
+        job.version,
+        job.status,
+        job.total_items,
+        job.done_items,
+        job.failed_items,
+        request.membership.role,
+        compact,
+        request.META.get("CSRF_COOKIE", ""),
+    )
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    return f'W/"job{job.pk}-{job.version}-{digest}"'
+
+
+def _client_has(request: HttpRequest, etag: str) -> bool:
+    """If-None-Match with the weak comparison of RFC 9110 (W/ prefixes ignored)."""
+    header = request.META.get("HTTP_IF_NONE_MATCH", "")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.removeprefix("W/") == wanted for tag in parse_etags(header))
+
+
+def _fragment_headers(response: HttpResponse, etag: str) -> HttpResponse:
+    # Private: the fragment belongs to one member. no-cache: the browser keeps it and revalidates
+    # every poll with If-None-Match; an XHR sees the stored 200 again, never the bare 304, so
+    # htmx swaps identical markup instead of blanking the region.
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    patch_vary_headers(response, ["HX-Request", "Cookie"])
+    return response
+
+
 @member_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job_for_user(request, pk)
+    job = _job_with_counts(request, pk)
     if job.status == Status.RUNNING and job.lease_expires_at and job.lease_expires_at < timezone.now():
         # Whoever looks at a job whose worker died sets its recovery going.
         Job.objects.filter(pk=job.pk).recover_stale()
-        job.refresh_from_db()
+        job = _job_with_counts(request, pk)
+    compact = request.GET.get("compact") == "1"
+    etag = None
+    if request.htmx:
+        # The polled fragment: answer "nothing new" from one query, before any rendering.
+        etag = _change_token(request, job, compact)
+        if _client_has(request, etag):
+            response = HttpResponseNotModified()
+            # Nothing in a 304 is rendered, so there is nothing for a policy header to guard.
+            response._csp_exempt = True
+            return _fragment_headers(response, etag)
     items = job.items.select_related("image", "result").order_by("position", "pk")[:ITEMS_SHOWN]
     context = {
         "job": job,
         "items": items,
         "progress": job.progress(),
         "items_shown": ITEMS_SHOWN,
-        "compact": request.GET.get("compact") == "1",
+        "compact": compact,
     }
-    template = "processing/job_detail.html#job-status" if request.htmx else "processing/job_detail.html"
-    return render(request, template, context)
+    if etag is None:
+        response = render(request, "processing/job_detail.html", context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    response = render(request, "processing/job_detail.html#job-status", context)
+    # Rendering the cancel form may have made the first CSRF secret: tag what was sent.
+    return _fragment_headers(response, _change_token(request, job, compact))
 
 
 @require_POST
