@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from PIL import Image
 
 from catalog.models import Membership, Product, ProductImage, Role, Team
+from tests.servers import make_stack, real_servers  # noqa: F401 - shared server fixtures (scale-out, faults)
 
 PASSWORD = "a-long-test-password-42"
 _real_connect = socket.socket.connect
