@@ -161,6 +161,13 @@ def int_param(params: dict, name: str, low: int, high: int, *, required: bool = 
     return number
 
 
+def string_param(value: object, field: str) -> str | None:
+    """A parameter that must be text when given (a JSON body may send numbers, lists or objects)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ApiProblem(INVALID_INPUT, f"{field} must be a string.", field)
+
+
 def decode_base64_image(value: str, field: str, max_bytes: int) -> bytes:
     text = value.strip()
     if text.startswith("data:") and "," in text[:100]:
@@ -188,6 +195,9 @@ def load_image_input(
     """One image from base64 or a URL; each seed says which wins when both are given
     (background removal: base64; elements removal: the URL). The bytes are decoded safely."""
     max_bytes = max_bytes or settings.API_MAX_IMAGE_BYTES
+    # A JSON body can carry anything: only strings are image inputs.
+    base64_value = string_param(base64_value, base64_field)
+    url_value = string_param(url_value, url_field)
     if url_value and (prefer == "url" or not base64_value):
         data, field = fetch_url(url_value, url_field, max_bytes), url_field
     elif base64_value:

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from catalog import views as catalog_views
 from catalog.forms import ThrottledAuthenticationForm
+from processing.openapi import openapi_document
 from processing.views import api_cutout, api_erase, api_scenes, api_search
 from project.health import healthz
 
@@ -29,4 +30,5 @@ urlpatterns = [
     path("ai/image/background/generation", api_scenes.scene_generate, name="api_scene_generate"),
     path("api/imagesearch", api_search.image_search, name="api_image_search"),
     path("ai/image/removal", api_erase.removal, name="api_removal"),
+    path("api/openapi.json", openapi_document, name="api_openapi"),
 ]

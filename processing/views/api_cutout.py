@@ -69,7 +69,7 @@ def cut_out(request: HttpRequest) -> HttpResponse:
 
 
 def _sync_job_params(params: dict) -> dict:
-    background = params.get("backGroundType")
+    background = api.string_param(params.get("backGroundType"), "backGroundType")
     if not background:
         raise ApiProblem(api.MISSING_INPUT, "backGroundType is required.", "backGroundType")
     if background not in BACKGROUND_TYPES:

@@ -1,0 +1,185 @@
+"""The OpenAPI document describes every API URL, and schemathesis fuzzes every operation against it.
+
+The fuzzing runs the Django app in-process (WSGI) with a valid team token. Every response must be
+documented: its status, its content type and its body (the seed's envelope and one of its codes);
+no operation may answer a server error, except the image-search codes the seed itself sends with
+HTTP 500 (UnsupportedOperationType, AccessEngineFailed) in their envelope.
+
+Cost is kept bounded: generated image data almost never decodes, so most examples are refused before
+any engine runs; host names never reach DNS (the resolver below answers only for local names).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.urls import URLPattern, URLResolver, get_resolver
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from catalog.models import ApiToken, SearchInstance
+from processing.openapi import DOCUMENT_PATH, load_document
+
+DOCUMENT = load_document()
+# Examples per operation and generation mode; 12 operations, most examples end before any engine.
+MAX_EXAMPLES = 25
+
+
+# --- the document itself --------------------------------------------------------------------------
+def api_url_patterns() -> dict[str, object]:
+    """Every URL pattern served by an API view (processing.views.api_* and this document), as
+    OpenAPI paths."""
+    found: dict[str, object] = {}
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                module = getattr(pattern.callback, "__module__", "")
+                if module.startswith("processing.views.api_") or module == "processing.openapi":
+                    found["/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)] = pattern.callback
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_it_is_a_valid_openapi_3_document():
+    validate(DOCUMENT)
+    assert DOCUMENT["openapi"].startswith("3.") and DOCUMENT["info"]["version"]
+
+
+def test_it_describes_every_api_url_and_nothing_else():
+    served = api_url_patterns()
+    assert "/ai/image/cut/out" in served and "/jobs/results/signed/{token}/" in served
+    missing = set(served) - set(DOCUMENT["paths"])
+    assert not missing, f"API URLs missing from processing/openapi.json: {sorted(missing)}"
+    stale = set(DOCUMENT["paths"]) - set(served)
+    assert not stale, f"processing/openapi.json describes URLs that no longer exist: {sorted(stale)}"
+
+
+def test_it_documents_the_three_token_schemes():
+    schemes = DOCUMENT["components"]["securitySchemes"]
+    assert schemes["appCode"] == {**schemes["appCode"], "in": "header", "name": "Authorization"}
+    assert schemes["bearer"]["scheme"] == "bearer"
+    assert schemes["apiToken"]["name"] == "X-Api-Token"
+    for path, operations in DOCUMENT["paths"].items():
+        for operation in operations.values():
+            public = path.startswith("/jobs/results/signed/") or path == "/api/openapi.json"
+            assert (operation.get("security") == []) == public, path
+
+
+def test_it_serves_the_document_as_written(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response.content == DOCUMENT_PATH.read_bytes()
+    assert client.post("/api/openapi.json").status_code == 405
+
+
+# --- fuzzing ----------------------------------------------------------------------------------------
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+schema.config.generation.update(
+    max_examples=MAX_EXAMPLES, deterministic=True, database="none", no_shrink=False
+)
+_nonces = itertools.count()
+_real_getaddrinfo = socket.getaddrinfo
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+def _local_only_getaddrinfo(host, *args, **kwargs):
+    """Generated URLs name random hosts; answer for local names and IP literals, never ask DNS."""
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in name else socket.AF_INET, name)
+        literal = True
+    except (OSError, ValueError):
+        literal = False
+    if literal or name.lower().rstrip(".") in _LOCAL_NAMES:
+        return _real_getaddrinfo(host, *args, **kwargs)
+    raise socket.gaierror(socket.EAI_NONAME, "test resolver: no DNS in tests")
+
+
+@pytest.fixture
+def fuzz_token(db, team, owner, settings, monkeypatch):
+    settings.API_RATE_LIMIT_QPS = 1_000_000
+    settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+    SearchInstance.objects.create(team=team, name="fuzzshop")
+    monkeypatch.setattr(socket, "getaddrinfo", _local_only_getaddrinfo)
+    # A WSGI request would close the test's database connection (and its transaction) the way a real
+    # server does between requests; the test client detaches the same handlers.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield ApiToken.objects.create_token(team, "fuzz", owner)[1]
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def no_undocumented_server_error(ctx, response, case):
+    """5xx only where the seed answers with it (image search), and then in its envelope."""
+    if response.status_code >= 500:
+        body = _json(response)
+        assert case.operation.path == "/api/imagesearch", (
+            f"HTTP {response.status_code}: {response.text[:500]}"
+        )
+        assert body and body.get("Code") in ("UnsupportedOperationType", "AccessEngineFailed"), response.text
+    return None
+
+
+def seed_envelope(ctx, response, case):
+    """Every API answer carries its dialect's request id: the X-Request-ID of the log lines."""
+    if case.operation.path.startswith(("/jobs/results/signed/", "/api/openapi.json")):
+        return None
+    if response.status_code == 405:
+        return None
+    body = _json(response)
+    assert isinstance(body, dict), f"not a JSON envelope: {response.text[:300]}"
+    request_id = body.get("requestId") or body.get("RequestId")
+    headers = {name.lower(): values for name, values in response.headers.items()}
+    assert request_id and [request_id] == headers.get("x-request-id"), body
+    return None
+
+
+def _json(response):
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+CHECKS = [
+    no_undocumented_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    seed_envelope,
+]
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_it_answers_every_generated_request_within_the_document(case, fuzz_token):
+    headers = {"Authorization": f"Bearer {fuzz_token}"}
+    nonce = (case.headers or {}).get("X-Ca-Nonce")
+    if nonce:
+        # Keep the generated nonce but make it unique, so most requests get past the replay check.
+        headers["X-Ca-Nonce"] = f"{nonce[:100]}-{next(_nonces)}"
+    response = case.call(app=WSGIHandler(), headers=headers)
+    case.validate_response(response, checks=CHECKS)
