@@ -58,6 +58,8 @@ def is_public_address(address: str) -> bool:
         or ip.is_reserved
         or ip.is_unspecified
         or (isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10"))
+        # Deprecated IPv6 site-local addresses still route inside some networks.
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
         or not ip.is_global
     )
 
@@ -81,12 +83,15 @@ def fetch_image(
         for _hop in range(max_redirects + 1):
             target, host_header, sni_host = _vetted_target(current, allowed, resolver)
             extensions = {"sni_hostname": sni_host} if sni_host else {}
-            request = client.build_request(
-                "GET",
-                target,
-                headers={"Host": host_header, "Accept": "image/*", "User-Agent": "Vitrine image fetcher"},
-                extensions=extensions,
-            )
+            try:
+                request = client.build_request(
+                    "GET",
+                    target,
+                    headers={"Host": host_header, "Accept": "image/*", "User-Agent": "Vitrine image fetcher"},
+                    extensions=extensions,
+                )
+            except (httpx.InvalidURL, UnicodeError):  # control characters, an over-long URL
+                raise FetchError("invalid_url", "The image URL is not a valid URL.") from None
             try:
                 response = client.send(request, stream=True)
             except httpx.TimeoutException:
