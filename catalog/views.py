@@ -316,9 +316,11 @@ def image_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def image_file(request: HttpRequest, pk: int) -> HttpResponse:
     image = _get_image_for_user(request, pk)
-    return serve_stored_file(
-        request, image.file, image.content_type, image.original_filename or f"image-{image.pk}.{image.format}"
-    )
+    # The download keeps the uploaded name but takes the extension of the decoded format, never the
+    # uploaded one (a JPEG named page.html must not be saved as .html).
+    stem = (image.original_filename or "").rsplit(".", 1)[0] or f"image-{image.pk}"
+    extension = image.file.name.rsplit(".", 1)[-1] if "." in image.file.name else image.format.lower()
+    return serve_stored_file(request, image.file, image.content_type, f"{stem}.{extension}")
 
 
 @require_GET

@@ -1,5 +1,7 @@
 """Uploading photos: good files are stored once, bad files get a clear message and leave nothing."""
 
+import base64
+import gzip
 import io
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from PIL import Image
 from catalog.models import ProductImage
 from processing.models import Job, JobItem
 from tests.conftest import client_for, make_image_bytes
+from tests.test_access_matrix import catalog_objects, clients, world  # noqa: F401 (shared fixtures)
 from tests.test_imageio import (
     make_16bit_png,
     make_bomb_png,
@@ -154,3 +157,123 @@ def test_it_deletes_files_with_their_product(
         owner_client.post(reverse("catalog:product_delete", args=[product.pk]))
     assert ProductImage.objects.count() == 0
     assert stored_files(media_root) == []
+
+
+# --- active content: SVG and HTML never become stored images -------------------------------------------
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="400" height="400">'
+    b'<script>alert(document.cookie)</script><rect width="400" height="400" fill="red"/></svg>'
+)
+HTML = b"<!doctype html><html><body><script>fetch('/catalog/team/tokens/')</script><h1>hi</h1></body></html>"
+ACTIVE_FILES = {
+    "drawing.svg": (SVG, "image/svg+xml"),
+    "drawing-named.png": (SVG, "image/png"),
+    "gzipped.svgz": (gzip.compress(SVG), "image/svg+xml"),
+    "page.html": (HTML, "text/html"),
+    "page-named.jpg": (HTML, "image/jpeg"),
+    "jpeg-magic-then-html.jpg": (b"\xff\xd8\xff\xe0" + HTML, "image/jpeg"),
+    "xhtml.xhtml": (
+        b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"></html>',
+        "application/xhtml+xml",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVE_FILES)
+def test_it_refuses_svg_and_html_uploads(owner_client, team, media_root, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data, content_type = ACTIVE_FILES[name]
+    response = owner_client.post(
+        reverse("catalog:upload_file"), {"file": SimpleUploadedFile(name, data, content_type=content_type)}
+    )
+    assert response.status_code == 422 and response.json()["ok"] is False
+    assert ProductImage.objects.count() == 0 and stored_files(media_root) == []
+
+
+def test_it_names_and_types_a_stored_file_by_its_decoded_format(owner_client, team):
+    """A real JPEG with an HTML tail, named .html and sent as text/html, is stored and served as a JPEG:
+    the name and the browser's content type are never trusted."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    polyglot = make_image_bytes(300, 200) + HTML
+    upload = SimpleUploadedFile("evil.html", polyglot, content_type="text/html")
+    assert owner_client.post(reverse("catalog:upload_file"), {"file": upload}).status_code == 200
+    image = ProductImage.objects.get()
+    assert image.content_type == "image/jpeg" and image.file.name.endswith(".jpg")
+    for download in ("", "1"):
+        response = owner_client.get(reverse("catalog:image_file", args=[image.pk]), {"download": download})
+        assert response["Content-Type"] == "image/jpeg"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        disposition = response["Content-Disposition"]
+        assert (
+            disposition.startswith("attachment" if download else "inline")
+            and 'filename="evil.jpg"' in disposition
+        )
+
+
+def test_it_serves_every_file_download_with_a_disposition_and_nosniff(world, clients):  # noqa: F811
+    """Photos, thumbnails, tiles, results (file, converted download, ZIP), scene files and signed links."""
+    from processing.api import signed_result_path
+    from processing.views.scenes import signed_cover_path
+
+    urls = [
+        reverse("catalog:image_file", args=[world.image.pk]),
+        reverse("catalog:image_file", args=[world.image.pk]) + "?download=1",
+        reverse("catalog:image_thumbnail", args=[world.image.pk]),
+        reverse("processing:result_file", args=[world.result.pk]),
+        reverse("processing:result_download", args=[world.result.pk, "webp"]),
+        reverse("processing:job_zip", args=[world.result.job.pk]),
+        reverse("processing:scene_photo", args=[world.scene.model_num]),
+        reverse("processing:scene_cover", args=[world.scene.model_num]),
+    ]
+    for url in urls:
+        response = clients["owner"].get(url)
+        assert response.status_code == 200, url
+        assert response["X-Content-Type-Options"] == "nosniff", url
+        assert response.get("Content-Disposition"), url
+        assert not response["Content-Type"].startswith(("text/html", "image/svg")), url
+    for url in (signed_result_path(world.result.pk), signed_cover_path(world.scene)):
+        response = clients["anonymous"].get(url)
+        assert response.status_code == 200 and response["X-Content-Type-Options"] == "nosniff", url
+        assert response.get("Content-Disposition"), url
+
+
+@pytest.fixture
+def api_token(team, owner):
+    from catalog.models import ApiToken, SearchInstance
+
+    SearchInstance.objects.create(team=team, name="uploads1")
+    return ApiToken.objects.create_token(team, "uploads", owner)[1]
+
+
+@pytest.mark.parametrize("payload", [SVG, HTML, gzip.compress(SVG)], ids=["svg", "html", "svgz"])
+def test_it_refuses_svg_and_html_through_the_apis(api_token, client, payload, settings):
+    settings.API_RATE_LIMIT_QPS = 1000
+    encoded = base64.b64encode(payload).decode()
+    headers = {"Authorization": f"APPCODE {api_token}"}
+    cut = client.post(
+        "/ai/image/cut/out", {"imageBase64": encoded, "backGroundType": "TRANSPARENT"}, headers=headers
+    )
+    assert cut.json()["resCode"] == 700 and "imageBase64" in cut.json()["resMessage"]
+    erase = client.post(
+        "/ai/image/removal", {"image_Base64": encoded, "object_remove_elements": "[1]"}, headers=headers
+    )
+    assert erase.json()["resCode"] in (702, 704)
+    scene = client.post(
+        "/ai/image/background/generation/scene/query", {"imageBase64": encoded}, headers=headers
+    )
+    assert scene.json()["resCode"] == 700
+    add = client.post(
+        "/api/imagesearch",
+        {
+            "Action": "AddImage",
+            "InstanceName": "uploads1",
+            "ProductId": "P1",
+            "PicName": "a.svg",
+            "PicContent": encoded,
+        },
+        headers=headers,
+    )
+    assert add.status_code == 400 and add.json()["Code"] == "UnsupportedPicFormat"
+    assert ProductImage.objects.count() == 0
