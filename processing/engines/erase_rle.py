@@ -40,10 +40,11 @@ def decode_rle_mask(text: str, width: int, height: int, *, base: int = 0) -> np.
             raise InvalidMask(f"token {position + 1} ({token[:20]!r}) is not a non-negative integer")
     if len(tokens) % 2:
         raise InvalidMask(f"odd number of values ({len(tokens)}): every start needs a length")
-    values = np.array([int(token) for token in tokens], dtype=np.int64)
-    starts, lengths = values[0::2] - base, values[1::2]
+    # Python ints: a 20-digit value must be refused as out of range, not overflow int64.
+    values = [int(token) for token in tokens]
+    starts, lengths = [value - base for value in values[0::2]], values[1::2]
     previous_end = 0
-    for index, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
+    for index, (start, length) in enumerate(zip(starts, lengths, strict=True)):
         run = index + 1
         if start < 0:
             raise InvalidMask(f"run {run}: start {start + base} is below the first pixel ({base})")
