@@ -87,6 +87,34 @@ BLOCK_MAX_ON_SUBJECT = 0.5
 # Pixels a colour block is grown by to cover its anti-aliased edge.
 BLOCK_EDGE = 2
 
+# Round stamps (seal watermarks): searched at this long side; ring radii between these shares
+# of it; a ring edge is a radius where at least STAMP_EDGE_SHARE of the directions change colour
+# (by more than STAMP_EDGE_STEP in Lab, summed) and STAMP_EDGE_EXCESS more than at nearby radii;
+# a ring band is at most STAMP_MAX_BAND of its radius wide.
+STAMP_SIDE = 1024
+STAMP_MIN_RADIUS, STAMP_MAX_RADIUS = 0.04, 0.75
+STAMP_ANGLES = 120
+STAMP_EDGE_STEP = 4.0
+STAMP_EDGE_SHARE, STAMP_EDGE_EXCESS = 0.6, 0.15
+STAMP_MAX_BAND = 0.15
+STAMP_MAX_EDGES = 6000
+STAMP_CANDIDATES = 3
+# At most this many text line centres are tried as stamp centres.
+STAMP_HINTS = 12
+# Summed excess of the four sharpest radii of a stamp centre (at the coarse size), at least;
+# a text line centre is climbed from when it scores STAMP_HINT_SCORE.
+STAMP_MIN_SCORE = 0.8
+STAMP_HINT_SCORE = 0.7
+STAMP_START_SCORE = 0.35
+# Hill-climbing moves per candidate, and candidates climbed from, at most.
+STAMP_MAX_MOVES = 12
+STAMP_MAX_CLIMBS = 4
+# Rings lying mostly on the product are its own outline or rim, not a stamp.
+STAMP_MAX_ON_SUBJECT = 0.5
+STAMP_EDGE_PAD = 1.0
+# A run of edge radii at least this long (working pixels) is a thin ring's two edges in one.
+STAMP_THIN_RING = 8
+
 # Shop / brand markers; the © family is the strongest signal of a "specific name".
 _NAME_MARKS = re.compile(r"[©®™]|\(c\)", re.IGNORECASE)
 _SHOP_WORDS = re.compile(
@@ -265,6 +293,12 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     filled = np.zeros(mask.shape, np.uint8)
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
     return filled.astype(bool)
+
+
+def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """x0, y0, x1, y1 (exclusive) of the set pixels of a non-empty bool mask."""
+    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+    return (int(x), int(y), int(x + w), int(y + h))
 
 
 def _normalise_text(text: str) -> str:
@@ -456,6 +490,221 @@ def _block_in_window(
     return full, False
 
 
+# --- round stamps -------------------------------------------------------------------------
+
+
+@dataclass
+class _Stamp:
+    center: tuple[float, float]  # full-resolution pixels
+    rings: list[tuple[float, float]]  # (inner, outer) radius of each ring band, full resolution
+    mask: np.ndarray  # bool HxW: the ring bands, grown over their anti-aliased edges
+
+
+def _ring_profile(lab: np.ndarray, valid: np.ndarray, center: tuple[float, float], radius: int) -> np.ndarray:
+    """Per radius, the share of directions (among those inside the frame) in which the colour
+    changes along the ray: a circle centred here shows as a peak near 1, texture and edges of
+    other shapes spread over all radii."""
+    del valid
+    height, width = lab.shape[:2]
+    flags = cv2.WARP_POLAR_LINEAR | cv2.WARP_FILL_OUTLIERS | cv2.INTER_LINEAR
+    polar = cv2.warpPolar(lab, (radius, STAMP_ANGLES), center, radius, flags)
+    step = np.zeros(polar.shape[:2], np.float32)
+    summed = cv2.transform(cv2.absdiff(polar[:, 2:], polar[:, :-2]), np.ones((1, 3), np.float32))
+    step[:, 1:-1] = summed.reshape(step.shape[0], -1)
+    angles = np.arange(STAMP_ANGLES, dtype=np.float32) * (2 * np.pi / STAMP_ANGLES)
+    radii = np.arange(radius, dtype=np.float32)
+    xs = center[0] + np.cos(angles)[:, None] * radii[None, :]
+    ys = center[1] + np.sin(angles)[:, None] * radii[None, :]
+    usable = (xs >= 1) & (xs <= width - 2) & (ys >= 1) & (ys <= height - 2)
+    usable[:, [0, -1]] = False
+    count = usable.sum(axis=0)
+    share = ((step > STAMP_EDGE_STEP) & usable).sum(axis=0) / np.maximum(count, 1)
+    return np.where(count >= STAMP_ANGLES // 4, share, 0.0).astype(np.float32)
+
+
+def _ring_edges(profile: np.ndarray, min_radius: int) -> tuple[list[tuple[float, float]], float]:
+    """Radii where the profile stands well above its neighbourhood (textured backgrounds raise
+    the whole profile; a ring edge is a sharp peak on top of it), as runs (first, last radius),
+    and the summed excess of the strongest peaks (how clearly circles are centred here)."""
+    baseline = (
+        cv2.medianBlur(np.clip(profile * 255, 0, 255).astype(np.uint8).reshape(1, -1), 15)
+        .ravel()
+        .astype(np.float32)
+        / 255
+    )
+    excess = profile - baseline
+    excess[:min_radius] = 0
+    strong = (profile >= STAMP_EDGE_SHARE) & (excess >= STAMP_EDGE_EXCESS)
+    runs: list[tuple[float, float]] = []
+    start = previous = -10
+    for radius in [*np.flatnonzero(strong).tolist(), -10]:
+        if radius != previous + 1:
+            if previous >= 0:
+                runs.append((float(start), float(previous)))
+            start = radius
+        previous = radius
+    return runs, float(np.sort(excess)[-4:].sum())
+
+
+def _stamp_centres(gray: np.ndarray, min_radius: int, max_radius: int) -> list[tuple[float, float]]:
+    """Circle centres by gradient voting (a Hough transform over all radii at once): every edge
+    pixel votes along its gradient, both ways, at every radius in range."""
+    height, width = gray.shape
+    blurred = cv2.GaussianBlur(gray, (5, 5), 1.2)
+    edges = cv2.Canny(blurred, 20, 50) > 0
+    gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)
+    ys, xs = np.nonzero(edges)
+    if len(ys) < 50:
+        return []
+    stride = len(ys) // STAMP_MAX_EDGES + 1
+    ys, xs = ys[::stride], xs[::stride]
+    magnitude = np.hypot(gx[ys, xs], gy[ys, xs]) + 1e-6
+    ux, uy = gx[ys, xs] / magnitude, gy[ys, xs] / magnitude
+    radii = np.arange(min_radius, max_radius, 2.0, dtype=np.float32)
+    votes = np.zeros(height * width, np.float32)
+    for sign in (1.0, -1.0):
+        cx = np.rint(xs[:, None] + sign * radii[None, :] * ux[:, None]).astype(np.int32).ravel()
+        cy = np.rint(ys[:, None] + sign * radii[None, :] * uy[:, None]).astype(np.int32).ravel()
+        inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+        votes += np.bincount(cy[inside] * width + cx[inside], minlength=height * width).astype(np.float32)
+    accumulator = cv2.GaussianBlur(votes.reshape(height, width), (0, 0), 1.5)
+    centres: list[tuple[float, float]] = []
+    spacing = max(4, min_radius // 2)
+    for _ in range(STAMP_CANDIDATES):
+        y, x = np.unravel_index(int(accumulator.argmax()), accumulator.shape)
+        if accumulator[y, x] <= 0:
+            break
+        centres.append((float(x), float(y)))
+        cv2.circle(accumulator, (int(x), int(y)), spacing, 0, -1)
+    return centres
+
+
+def _climb(
+    lab: np.ndarray, centre: tuple[float, float], radii: tuple[int, int], steps: tuple[float, ...]
+) -> tuple[tuple[float, float], list[tuple[float, float]], float]:
+    """Move a circle centre to where the ring profile is sharpest (hill climbing in shrinking
+    steps): a centre one pixel off smears every edge over several radii."""
+    valid = np.ones(lab.shape[:2], np.uint8)
+    runs, score = _ring_edges(_ring_profile(lab, valid, centre, radii[1]), radii[0])
+    moves = 0
+    for step in steps:
+        moved = True
+        while moved and moves < STAMP_MAX_MOVES:
+            moved = False
+            moves += 1
+            for dx, dy in ((step, 0.0), (-step, 0.0), (0.0, step), (0.0, -step)):
+                trial = (centre[0] + dx, centre[1] + dy)
+                trial_runs, trial_score = _ring_edges(_ring_profile(lab, valid, trial, radii[1]), radii[0])
+                if trial_score > score + 1e-6:
+                    centre, runs, score, moved = trial, trial_runs, trial_score, True
+                    break
+    return centre, runs, score
+
+
+def _chord_quad(quad: np.ndarray, centre: tuple[float, float], radius: float) -> np.ndarray | None:
+    """The text line's box stretched along its baseline to the chord of a circle."""
+    (cx, cy), (w, h), angle = cv2.minAreaRect(quad.astype(np.float32))
+    if w < h:
+        w, h, angle = h, w, angle + 90
+    direction = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
+    offset = np.array([cx - centre[0], cy - centre[1]])
+    along = float(offset @ direction)
+    across2 = float(offset @ offset) - along**2
+    if across2 >= radius**2:
+        return None
+    half = float(np.sqrt(radius**2 - across2))
+    t0, t1 = -along - half, -along + half
+    middle = np.array([cx, cy]) + direction * (t0 + t1) / 2
+    return cv2.boxPoints(((float(middle[0]), float(middle[1])), (t1 - t0, h), angle))
+
+
+def _find_stamps(
+    rgb: np.ndarray, hints: list[tuple[float, float]], subject: np.ndarray | None = None
+) -> list[_Stamp]:
+    """Round stamps: two or more concentric thin rings, the typical shape of a "seal"
+    watermark. Candidate centres come from gradient voting at a
+    coarse size and from `hints` (text line centres, full resolution: a stamp's words sit in
+    its middle); each is sharpened on the ring profile at the coarse size, then at the working
+    size, where the ring edges are read."""
+    height, width = rgb.shape[:2]
+    fine = min(1.0, STAMP_SIDE / max(height, width))
+    coarse = fine / 2
+    levels = []
+    for scale in (coarse, fine):
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+        long_side = max(size)
+        radii = (max(8, int(STAMP_MIN_RADIUS * long_side)), int(STAMP_MAX_RADIUS * long_side))
+        levels.append((scale, small, cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32), radii))
+    _, small, coarse_lab, coarse_radii = levels[0]
+    _, _, fine_lab, fine_radii = levels[1]
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    voted = _stamp_centres(gray, *coarse_radii)
+    hinted = [((hx + 0.5) * coarse - 0.5, (hy + 0.5) * coarse - 0.5) for hx, hy in hints]
+    hinted = [h for h in hinted if all(abs(h[0] - x) + abs(h[1] - y) > 8 for x, y in voted)]
+    stamps: list[_Stamp] = []
+    seen: list[tuple[float, float]] = []
+    ones = np.ones(coarse_lab.shape[:2], np.uint8)
+    climbs = 0
+    for number, start in enumerate(voted + hinted):
+        # A centre is only worth climbing from when circles already show there.
+        _, score = _ring_edges(_ring_profile(coarse_lab, ones, start, coarse_radii[1]), coarse_radii[0])
+        if score < (STAMP_HINT_SCORE if number >= len(voted) else STAMP_START_SCORE):
+            continue
+        climbs += 1
+        if climbs > STAMP_MAX_CLIMBS:
+            break
+        centre, _, score = _climb(coarse_lab, start, coarse_radii, (2.0, 1.0, 0.5))
+        if score < STAMP_MIN_SCORE:
+            continue
+        if any(abs(centre[0] - x) < 2 and abs(centre[1] - y) < 2 for x, y in seen):
+            continue
+        seen.append(centre)
+        centre = ((centre[0] + 0.5) * 2 - 0.5, (centre[1] + 0.5) * 2 - 0.5)
+        centre, runs, score = _climb(fine_lab, centre, fine_radii, (1.0, 0.5))
+        scale = fine
+        # A run wider than a sharp step holds both edges of a thin ring; otherwise consecutive
+        # edges close together bound a ring band.
+        rings: list[tuple[float, float]] = []
+        index = 0
+        while index < len(runs):
+            first, last = runs[index]
+            if last - first >= STAMP_THIN_RING:
+                rings.append((first, last))
+                index += 1
+                continue
+            if index + 1 < len(runs):
+                inner = (first + last) / 2
+                outer = sum(runs[index + 1]) / 2
+                if (
+                    2 <= outer - inner <= max(3.0, STAMP_MAX_BAND * outer)
+                    and runs[index + 1][1] - runs[index + 1][0] < STAMP_THIN_RING
+                ):
+                    rings.append((inner, outer))
+                    index += 2
+                    continue
+            index += 1
+        # One circle alone is as likely a plate, a clock or a lamp; a seal has two or more.
+        if len(rings) < 2:
+            continue
+        full_centre = ((centre[0] + 0.5) / scale - 0.5, (centre[1] + 0.5) / scale - 0.5)
+        pad = 0.5 / scale + STAMP_EDGE_PAD
+        ys, xs = np.ogrid[:height, :width]
+        distance = np.sqrt((xs - full_centre[0]) ** 2 + (ys - full_centre[1]) ** 2)
+        mask = np.zeros((height, width), bool)
+        full_rings = []
+        for inner, outer in rings:
+            r0, r1 = inner / scale - pad, outer / scale + pad
+            mask |= (distance >= r0) & (distance <= r1)
+            full_rings.append((r0, r1))
+        # A ring that is mostly product is the product's own outline or rim.
+        if subject is not None and subject[mask].mean() > STAMP_MAX_ON_SUBJECT:
+            continue
+        stamps.append(_Stamp(full_centre, full_rings, mask))
+    return stamps
+
+
 # --- classification -------------------------------------------------------------------------
 
 
@@ -570,6 +819,24 @@ def detect_elements(
         if abs(float(np.median([_text_angle(boxes[i].quad) for i in group]))) < HORIZONTAL_DEGREES
     ]
     repeated = {index for group in groups if group not in level for index in group}
+    # Round stamps; the words inside one are part of it (type 1 with it), and a word the
+    # detector missed on the same line is picked up by reading the glyphs along the chord.
+    stamps = _find_stamps(rgb, [tuple(box.quad.mean(axis=0)) for box in boxes[:STAMP_HINTS]], subject)
+    stamp_lines: dict[int, list[int]] = {}
+    for number, stamp in enumerate(stamps):
+        inner = stamp.rings[0][0]
+        members = [
+            index
+            for index, box in enumerate(boxes)
+            if np.hypot(*(box.quad.mean(axis=0) - np.array(stamp.center))) < 0.8 * inner
+        ]
+        stamp_lines[number] = members
+        for index in members:
+            chord = _chord_quad(boxes[index].quad, stamp.center, 0.95 * inner)
+            extended = _glyph_mask(rgb, lab, chord) if chord is not None else None
+            if extended is not None:
+                glyph_list[index].mask |= extended.mask
+        repeated.update(members)
     blocks: list[np.ndarray | None] = []
     for index, text_box in enumerate(boxes):
         block = None
@@ -583,7 +850,14 @@ def detect_elements(
     tilted = [group for group in groups if group not in level]
     for group in tilted:
         to_read.append(max(group, key=lambda i: float(max(cv2.minAreaRect(boxes[i].quad)[1]))))
+    for members in stamp_lines.values():
+        if members:
+            to_read.append(max(members, key=lambda i: float(max(cv2.minAreaRect(boxes[i].quad)[1]))))
     recognise(rgb, [boxes[index] for index in to_read])
+    stamp_texts = [
+        " ".join(boxes[i].text.strip() for i in members if boxes[i].text.strip())
+        for members in stamp_lines.values()
+    ]
     # Level groups: repeated only when their words repeat.
     for group in level:
         members = [i for i in group if blocks[i] is None]
@@ -603,8 +877,7 @@ def detect_elements(
         glyphs = glyph_list[index]
         block = blocks[index]
         mask = glyphs.mask | block if block is not None else glyphs.mask
-        ys, xs = np.nonzero(mask)
-        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        box = _mask_box(mask)
         inside = float(subject[mask].mean()) if subject is not None else 0.0
         text = text_box.text.strip()
         angle = _text_angle(text_box.quad)
@@ -647,6 +920,26 @@ def detect_elements(
                 features=features,
             )
         )
+    for stamp, text in zip(stamps, stamp_texts, strict=True):
+        x, y = stamp.center
+        outer = stamp.rings[-1][1]
+        elements.append(
+            Element(
+                type=SEMI_TRANSPARENT,
+                box=_mask_box(stamp.mask),
+                polygon=[
+                    (x - outer, y - outer),
+                    (x + outer, y - outer),
+                    (x + outer, y + outer),
+                    (x - outer, y + outer),
+                ],
+                text=text,
+                confidence=1.0,
+                on_subject=False,
+                mask=stamp.mask,
+                features={"stamp": 1.0, "rings": float(len(stamp.rings))},
+            )
+        )
     return _merge_blocks(elements)
 
 
@@ -679,8 +972,7 @@ def _merge_blocks(elements: list[Element]) -> list[Element]:
                 if overlap > 0.5 * min(other.mask.sum(), element.mask.sum()):
                     other.mask |= element.mask
                     other.text = f"{other.text}\n{element.text}".strip()
-                    ys, xs = np.nonzero(other.mask)
-                    other.box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+                    other.box = _mask_box(other.mask)
                     other.confidence = max(other.confidence, element.confidence)
                     break
             else:
