@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from PIL import Image
 
 from .engines.imagefacts import compute_facts, make_thumbnail
@@ -47,6 +48,24 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+Discarder = Callable[["JobItem"], None]
+_DISCARDERS: dict[str, Discarder] = {}
+
+
+def discards_lost_files(kind: str) -> Callable[[Discarder], Discarder]:
+    """Register what deletes the files a kind writes outside its Result when an attempt dies mid-item."""
+
+    def register(discarder: Discarder) -> Discarder:
+        _DISCARDERS[kind] = discarder
+        return discarder
+
+    return register
+
+
+def get_discarder(kind: str) -> Discarder | None:
+    return _DISCARDERS.get(kind)
 
 
 def get_handler(kind: str) -> Handler:
@@ -97,6 +116,24 @@ def compute_image_facts(item: JobItem) -> ItemOutcome:
 
     index_after_facts(item.image, decoded.image)
     return ItemOutcome(width=decoded.width, height=decoded.height, metadata=facts)
+
+
+@discards_lost_files("image_facts")
+def discard_unrecorded_thumbnails(item: JobItem) -> None:
+    """Thumbnails the dead attempt stored but never recorded on the image (the row keeps its own)."""
+    from catalog.models import ProductImage
+
+    image = ProductImage.objects.filter(pk=item.image_id).only("team_id", "sha256", "thumbnail").first()
+    if image is None:
+        return
+    directory = image.thumbnail.field.upload_to(image, "x").rsplit("/", 1)[0]
+    try:
+        _dirs, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in files:
+        if name.startswith(f"{image.sha256}-") and f"{directory}/{name}" != image.thumbnail.name:
+            default_storage.delete(f"{directory}/{name}")
 
 
 def cutout_outcome(image: Image.Image, params: dict) -> ItemOutcome:

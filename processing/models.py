@@ -8,6 +8,7 @@ hands the job to another worker, up to JOB_MAX_ATTEMPTS, then fails it with a me
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import Avg, Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,50 @@ if TYPE_CHECKING:
     from .kinds import ItemOutcome
 
 logger = logging.getLogger(__name__)
+
+
+def storage_failure(error: BaseException):
+    """An ItemError saying what went wrong with the file storage, or None when `error` is something else.
+
+    A full disk, a read-only folder or an unreachable S3 endpoint fails the item with a message the
+    merchant can act on, instead of "Unexpected error"."""
+    from .kinds import ItemError
+
+    if isinstance(error, OSError) and error.errno is not None:
+        reason = error.strerror or error.__class__.__name__
+        return ItemError("storage_error", f"File storage error: {reason}.")
+    try:
+        from boto3.exceptions import Boto3Error
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 comes with django-storages[s3]
+        return None
+    if isinstance(error, (BotoCoreError, ClientError, Boto3Error)):
+        return ItemError(
+            "storage_unavailable",
+            "The file storage could not be reached; start the job again once it is back.",
+        )
+    return None
+
+
+# A waiting job older than this, while the task queue is empty, has lost its task.
+ORPHAN_GRACE_SECONDS = 10
+
+
+def task_queue_is_empty() -> bool:
+    """Whether the task queue holds no task at all; False when that cannot be told (or inline tasks)."""
+    try:
+        if settings.TASK_BACKEND == "rq":
+            import django_rq
+
+            return django_rq.get_queue("default").count == 0
+        if settings.TASK_BACKEND == "db":
+            from django.tasks import TaskResultStatus
+            from django_tasks_db.models import DBTaskResult
+
+            return not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()
+    except Exception as error:  # the queue is down: nothing can be queued anyway
+        logger.warning("could not look at the task queue: %s", error)
+    return False
 
 
 class Status(models.TextChoices):
@@ -115,7 +160,13 @@ class JobQuerySet(models.QuerySet):
         return job
 
     def recover_stale(self, now=None) -> int:
-        """Requeue running jobs whose worker stopped renewing the lease; fail them after the last attempt."""
+        """Requeue running jobs whose worker stopped renewing the lease; fail them after the last attempt.
+
+        Also queue again the waiting jobs whose task the queue lost (a Redis restart without persistence,
+        or an enqueue that failed while the queue was down): when the queue is empty, a job that has been
+        waiting for more than a moment has no task left. A duplicate task is harmless: claims are
+        conditional, so the second one finds the job taken and does nothing.
+        """
         now = now or timezone.now()
         recovered = 0
         stale = self.filter(status=Status.RUNNING, lease_expires_at__lt=now)
@@ -124,6 +175,14 @@ class JobQuerySet(models.QuerySet):
                 recovered += job.requeue_after_lost_worker(now)
             else:
                 recovered += job.fail_after_lost_worker(now)
+        orphans = self.filter(
+            status=Status.WAITING, created_at__lt=now - timedelta(seconds=ORPHAN_GRACE_SECONDS)
+        )
+        if orphans.exists() and task_queue_is_empty():
+            for job in orphans.only("pk"):
+                logger.warning("job %s was waiting without a task in the queue; queueing it again", job.pk)
+                job.enqueue()
+                recovered += 1
         return recovered
 
 
@@ -179,10 +238,22 @@ class Job(models.Model):
 
     # --- state changes -------------------------------------------------------------------------
     def enqueue(self) -> None:
+        """Queue the job's task once the transaction commits.
+
+        A queue that is down (Redis restarting) must not turn the merchant's request into an error: the
+        job is saved as waiting, and the recovery sweep queues it again once the queue is back.
+        """
         from .tasks import run_job_task
 
         job_id = str(self.pk)
-        transaction.on_commit(lambda: run_job_task.enqueue(job_id))
+
+        def send() -> None:
+            try:
+                run_job_task.enqueue(job_id)
+            except Exception:
+                logger.exception("job %s could not be queued; the recovery sweep will queue it again", job_id)
+
+        transaction.on_commit(send)
 
     def claim(self) -> bool:
         """Move WAITING → RUNNING for this worker; False if someone else has it or it was cancelled."""
@@ -199,9 +270,13 @@ class Job(models.Model):
         return bool(claimed)
 
     def renew_lease(self) -> bool:
-        """The worker's heartbeat; False means the job was cancelled or taken away: stop working."""
+        """The worker's heartbeat; False means the job was cancelled or taken away: stop working.
+
+        `attempts` fences the claim: once a lapsed lease has handed the job to another worker, the first
+        one (a slow item, a paused machine) can neither renew nor finish it.
+        """
         return bool(
-            Job.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+            Job.objects.filter(pk=self.pk, status=Status.RUNNING, attempts=self.attempts).update(
                 lease_expires_at=self._lease_deadline(), version=F("version") + 1
             )
         )
@@ -222,7 +297,9 @@ class Job(models.Model):
             )
         else:
             fields["status"] = Status.SUCCESS
-        finished = Job.objects.filter(pk=self.pk, status=Status.RUNNING).update(**fields)
+        finished = Job.objects.filter(pk=self.pk, status=Status.RUNNING, attempts=self.attempts).update(
+            **fields
+        )
         self.refresh_from_db()
         return bool(finished)
 
@@ -250,8 +327,13 @@ class Job(models.Model):
                 status=Status.WAITING, lease_expires_at=None, version=F("version") + 1
             )
             if requeued:
-                # The item the dead worker held never committed a result; run it again.
-                self.items.filter(status=Status.RUNNING).update(status=Status.WAITING, started_at=None)
+                # The item the dead worker held never committed a result; run it again, and drop whatever
+                # file it wrote before dying.
+                lost = list(self.items.filter(status=Status.RUNNING))
+                self.items.filter(pk__in=[item.pk for item in lost]).update(
+                    status=Status.WAITING, started_at=None
+                )
+                transaction.on_commit(lambda: [item.discard_lost_files() for item in lost])
                 logger.warning("job %s: worker lost, retrying (attempt %s done)", self.pk, self.attempts)
                 self.enqueue()
         return requeued
@@ -271,6 +353,8 @@ class Job(models.Model):
                 version=F("version") + 1,
             )
             if failed:
+                lost = list(self.items.filter(status=Status.RUNNING))
+                transaction.on_commit(lambda: [item.discard_lost_files() for item in lost])
                 self.items.filter(status__in=(Status.WAITING, Status.RUNNING)).update(
                     status=Status.FAILED, finished_at=now, error_code="worker_lost", error_message=message
                 )
@@ -300,14 +384,20 @@ class Job(models.Model):
             if not item.claim():
                 continue
             try:
-                outcome = handler(item)
+                item.succeed(handler(item))
             except ItemError as error:
                 item.fail(error.code, error.message)
+            except DatabaseError:
+                # The database went away (restart, failover): nothing can be recorded now. The lease
+                # lapses and the recovery sweep hands the job, this item included, to a worker again.
+                raise
             except Exception as error:  # one bad item must not sink the batch
                 logger.exception("job %s item %s failed", self.pk, item.pk)
-                item.fail("internal_error", f"Unexpected error: {error.__class__.__name__}")
-            else:
-                item.succeed(outcome)
+                failure = storage_failure(error)
+                if failure is not None:
+                    item.fail(failure.code, failure.message)
+                else:
+                    item.fail("internal_error", f"Unexpected error: {error.__class__.__name__}")
             if not self.renew_lease():
                 return
         self.finish()
@@ -333,7 +423,12 @@ class Job(models.Model):
             item.fail("internal_error", f"Unexpected error: {error.__class__.__name__}")
             self.finish()
             raise ItemError("internal_error", "The image could not be processed.") from error
-        item.succeed(outcome)
+        try:
+            item.succeed(outcome)
+        except ItemError as error:
+            item.fail(error.code, error.message)
+            self.finish()
+            raise
         self.finish()
         return Result.objects.filter(item=item).first()
 
@@ -398,15 +493,16 @@ class JobItem(models.Model):
         """Store the result file, then record it and mark the item done in one transaction.
 
         If the transaction fails, or the job was taken away meanwhile, the file is deleted again:
-        no row ever points at a missing file and no file is left without its row.
+        no row ever points at a missing file and no file is left without its row. A write that the
+        storage refuses (full, read-only, unreachable) raises an ItemError saying so.
         """
         now = timezone.now()
         stored_name = self._store_result_file(outcome)
         try:
             with transaction.atomic():
-                done = JobItem.objects.filter(pk=self.pk, status=Status.RUNNING).update(
-                    status=Status.SUCCESS, finished_at=now, duration_ms=self._elapsed_ms(now)
-                )
+                done = JobItem.objects.filter(
+                    pk=self.pk, status=Status.RUNNING, attempts=self.attempts
+                ).update(status=Status.SUCCESS, finished_at=now, duration_ms=self._elapsed_ms(now))
                 if done and outcome is not None:
                     Result.objects.create(
                         team_id=self.job.team_id,
@@ -427,19 +523,52 @@ class JobItem(models.Model):
             default_storage.delete(stored_name)
         return bool(done)
 
+    def _result_prefix(self) -> tuple[str, str]:
+        return f"teams/{self.job.team_id}/results/{self.job_id}", f"{self.position:05d}-"
+
     def _store_result_file(self, outcome: ItemOutcome | None) -> str:
         if outcome is None or outcome.file_bytes is None:
             return ""
-        name = (
-            f"teams/{self.job.team_id}/results/{self.job_id}/"
-            f"{self.position:05d}-{secrets.token_hex(6)}.{outcome.extension}"
-        )
-        return default_storage.save(name, ContentFile(outcome.file_bytes))
+        directory, prefix = self._result_prefix()
+        name = f"{directory}/{prefix}{secrets.token_hex(6)}.{outcome.extension}"
+        try:
+            return default_storage.save(name, ContentFile(outcome.file_bytes))
+        except Exception as error:
+            failure = storage_failure(error)
+            if failure is None:
+                raise
+            # A local write cut short (a full disk) leaves the bytes it managed; the name is ours alone.
+            with contextlib.suppress(Exception):
+                default_storage.delete(name)
+            raise failure from error
+
+    def discard_lost_files(self) -> None:
+        """Delete the files an attempt that died wrote for this item before it could record them.
+
+        Called by the recovery sweep for items that were RUNNING when their worker was lost: such an
+        item has no Result, and its attempt is fenced off, so nothing it wrote can still be recorded.
+        """
+        from .kinds import get_discarder
+
+        directory, prefix = self._result_prefix()
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                _dirs, files = default_storage.listdir(directory)
+                for name in files:
+                    if name.startswith(prefix):
+                        default_storage.delete(f"{directory}/{name}")
+            discard = get_discarder(self.job.kind)
+            if discard is not None:
+                discard(self)
+        except Exception:  # the sweep goes on; an orphan file is harmless, a dangling row is not
+            logger.exception(
+                "job %s item %s: could not delete the files of a lost attempt", self.job_id, self.pk
+            )
 
     def fail(self, code: str, message: str) -> bool:
         now = timezone.now()
         return bool(
-            JobItem.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+            JobItem.objects.filter(pk=self.pk, status=Status.RUNNING, attempts=self.attempts).update(
                 status=Status.FAILED,
                 finished_at=now,
                 duration_ms=self._elapsed_ms(now),

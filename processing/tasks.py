@@ -1,24 +1,52 @@
 import logging
+import time
 
+from django.db import DatabaseError, connection, connections
 from django.tasks import task
 
 from .models import Job
 
 logger = logging.getLogger(__name__)
 
+# How long a worker whose database went away waits for it before giving up the task (a restart or a
+# failover takes seconds; the wait keeps the worker alive to record the task's end and take the next one).
+DATABASE_WAIT_SECONDS = 120
+
 
 @task()
 def run_job_task(job_id: str) -> None:
-    # Every worker run doubles as a sweep for jobs whose worker died, so recovery needs no scheduler.
-    Job.objects.recover_stale()
-    job = Job.objects.filter(pk=int(job_id)).first()
-    if job is None:
-        logger.info("job %s no longer exists", job_id)
-        return
-    if not job.claim():
-        logger.info("job %s was not waiting (%s); nothing to do", job_id, job.status)
-        return
-    job.run()
+    try:
+        # Every worker run doubles as a sweep for jobs whose worker died, so recovery needs no scheduler.
+        Job.objects.recover_stale()
+        job = Job.objects.filter(pk=int(job_id)).first()
+        if job is None:
+            logger.info("job %s no longer exists", job_id)
+            return
+        if not job.claim():
+            logger.info("job %s was not waiting (%s); nothing to do", job_id, job.status)
+            return
+        job.run()
+    except DatabaseError:
+        # Nothing about the job can be recorded now. Its lease lapses and the recovery sweep gives it to
+        # a worker again; this one drops the broken connection and waits for the database, so that the
+        # task queue can record this task's failure and the worker carries on with the next one.
+        logger.exception("job %s interrupted by a database error; it will be retried", job_id)
+        wait_for_database()
+        raise
+
+
+def wait_for_database(timeout: float = DATABASE_WAIT_SECONDS) -> bool:
+    """Reconnect until the database answers again (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        connections.close_all()
+        try:
+            connection.ensure_connection()
+            return True
+        except DatabaseError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(1)
 
 
 @task()

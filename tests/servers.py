@@ -81,24 +81,51 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
         time.sleep(interval)
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, found through /proc: an RQ work horse starts its own session, so
+    killing the worker's process group alone would leave it running."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
-    """SIGTERM the process group, then SIGKILL it if it lingers."""
+    """SIGTERM the process group, then SIGKILL it and anything it left behind."""
+    below = descendants(process.pid)
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=timeout)
-    # Whatever the leader left behind in its group (RQ work horses, gunicorn workers) goes too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+    _kill_all(below + descendants(process.pid))
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=timeout)
 
 
 def kill_group(process: subprocess.Popen) -> None:
-    """SIGKILL the whole process group at once: a worker dying mid-item, with its children."""
+    """SIGKILL a worker and every process under it at once: a worker dying mid-item."""
+    below = descendants(process.pid)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    _kill_all(below)
     process.wait(timeout=30)
 
 
@@ -370,7 +397,15 @@ class Stack:
     def start_rq_worker(self, name: str = "rqworker") -> subprocess.Popen:
         return self.spawn(
             name,
-            manage_command("rqworker", "default", "--job-class", "django_tasks_rq.Job", "--name", name),
+            # Unique names: a killed worker's registration stays in Redis until it times out.
+            manage_command(
+                "rqworker",
+                "default",
+                "--job-class",
+                "django_tasks_rq.Job",
+                "--name",
+                f"{name}-{len(self.processes)}",
+            ),  # fmt: skip
         )
 
     def start_db_worker(self, *, wrap: list[str] | None = None) -> subprocess.Popen:

@@ -152,7 +152,7 @@ def test_it_runs_the_whole_pipeline_on_postgresql_s3_and_two_rq_workers(make_sta
 
         # Both workers took part; RQ ran each task exactly once.
         done = rq_workers_seen(stack)
-        assert sorted(done) == ["worker-a", "worker-b"] and all(done.values()), done
+        assert len(done) == 2 and all(done.values()), done
         assert sum(done.values()) == len(jobs)
     finally:
         merchant.close()

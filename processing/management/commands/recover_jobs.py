@@ -1,8 +1,13 @@
+import logging
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 
 from processing.models import Job
+from processing.tasks import wait_for_database
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -16,8 +21,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop: int = 0, **options) -> None:
         while True:
-            recovered = Job.objects.recover_stale()
-            expired = Job.objects.delete_past_retention()
+            try:
+                recovered = Job.objects.recover_stale()
+                expired = Job.objects.delete_past_retention()
+            except DatabaseError:
+                if not loop:
+                    raise
+                # A database restart must not end the sweep that brings jobs back after it.
+                logger.exception("recovery sweep failed; retrying once the database answers")
+                wait_for_database()
+                continue
             if recovered or expired or not loop:
                 self.stdout.write(f"{recovered} stale job(s) recovered, {expired} expired job(s) deleted")
             if not loop:
