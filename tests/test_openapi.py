@@ -268,3 +268,66 @@ def test_it_documents_the_answers_to_valid_calls(fuzz_token, settings):
         body={"image_Base64": _picture(512, 512, "PNG"), "object_remove_elements": [], "mask": "0 2048"},
     )  # fmt: skip
     assert erased["resCode"] in (200, 801)
+
+
+# --- deeper: valid pictures, fuzzed parameters, engines stubbed ----------------------------------------
+# Generated base64 almost never decodes, so the fuzzing above stops at the picture. This pass swaps a
+# valid picture into every image field and stubs the engines (their own tests cover them), so the
+# fuzzed parameters reach everything after the decode: masks, element types, sizes, placements, the
+# search parameters and Filter, the job records and the answers.
+deep_schema = schemathesis.openapi.from_dict(DOCUMENT)
+deep_schema.config.generation.update(
+    max_examples=max(5, MAX_EXAMPLES // 2), deterministic=True, database="none"
+)
+_IMAGE_FIELDS = {"imageBase64": (128, "JPEG"), "image_Base64": (512, "PNG"), "PicContent": (128, "JPEG")}
+
+
+@pytest.fixture
+def stubbed_engines(monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from processing import kinds_scenes
+    from processing.kinds import ItemOutcome
+    from processing.views import api_cutout, api_erase
+
+    buffer = io.BytesIO()
+    Image.new("RGBA", (64, 48), (10, 20, 30, 128)).save(buffer, "PNG")
+    png = buffer.getvalue()
+
+    def outcome(*args, hand_mask=None, **kwargs):
+        metadata = {"elements": [], "mode": "mask" if hand_mask is not None else "types", "erased_pixels": 0}
+        return ItemOutcome(
+            width=64, height=48, score=0.9, metadata=metadata, file_bytes=png, content_type="image/png"
+        )
+
+    monkeypatch.setattr(api_cutout, "cutout_outcome", outcome)
+    monkeypatch.setattr(api_erase, "erase_outcome", outcome)
+    monkeypatch.setattr(kinds_scenes, "render_outcome", outcome)
+    monkeypatch.setattr(kinds_scenes, "cut_out", lambda image: image.convert("RGBA"))
+    monkeypatch.setattr(kinds_scenes, "image_signals", lambda image, cache_key=None: {})
+    monkeypatch.setattr(kinds_scenes, "image_category_probs", lambda image: (None, 3))
+
+
+def _with_valid_pictures(container):
+    if not isinstance(container, dict):
+        return
+    for name, (side, image_format) in _IMAGE_FIELDS.items():
+        if isinstance(container.get(name), str):
+            container[name] = _picture(side, side, image_format)
+
+
+@deep_schema.parametrize()
+@settings(max_examples=max(5, MAX_EXAMPLES // 2), deadline=None, suppress_health_check=list(HealthCheck))
+def test_it_answers_fuzzed_parameters_on_valid_pictures_within_the_document(
+    case, fuzz_token, stubbed_engines
+):
+    _with_valid_pictures(case.body)
+    _with_valid_pictures(case.query)
+    headers = {"X-Api-Token": fuzz_token}
+    nonce = (case.headers or {}).get("X-Ca-Nonce")
+    if nonce:
+        headers["X-Ca-Nonce"] = f"{nonce[:100]}-{next(_nonces)}"
+    response = case.call(app=WSGIHandler(), headers=headers)
+    case.validate_response(response, checks=CHECKS)
