@@ -8,8 +8,12 @@ Pipeline for one query (image bytes in, scored catalog image ids out):
    gives one or `crop=False`) and other candidates (`MultiRegion`); the subject crop is embedded as well.
 3. Both vectors are looked up in the team's `VectorIndex`, which holds two vectors per catalog image (whole
    picture and subject crop): a product photographed in a room still matches a studio upload of it.
+   When the main region is most of the picture (detection found no single subject, typically a product
+   small in a busy room), up to `extra_views` other subject candidates are embedded and looked up too;
+   each image keeps its best similarity over all views.
 4. The best `rerank_k` candidates are re-ranked with local features (ORB + RANSAC homography inliers,
-   `search_local.py`) precomputed at indexing time, so the query extracts features only for itself.
+   `search_local.py`) precomputed at indexing time, so the query extracts features only for itself (from
+   the main region, and from the other candidate that found the catalog image, if one did).
 5. Score = logistic(global similarity, log inlier count), in 0..1: at or above `SAME_PRODUCT_THRESHOLD`
    (0.5) means "same product", below means "similar product". Distractors (same kind of item, different
    product) sit below it because different products rarely share a geometrically consistent set of local
@@ -81,6 +85,11 @@ SAME_PRODUCT_THRESHOLD = 0.5
 _CAL_BIAS = -13.0
 _CAL_SIM = 12.5
 _CAL_INLIERS = 1.2
+# Other subject candidates (`SearchEngine._alternative_views`) are searched, grown by this margin, only when
+# the main region covers at least this share of the picture: a region that large means detection did not
+# isolate a product (on the dev set: clean product shots stay below it, busy room shots exceed it).
+ALT_VIEW_MARGIN = 0.2
+ALT_VIEW_MIN_COVER = 0.75
 _MIN_USEFUL_SIM = (-_CAL_BIAS - _CAL_INLIERS * math.log1p(search_local.N_FEATURES)) / _CAL_SIM
 
 
@@ -237,6 +246,7 @@ class SearchEngine:
         rerank_k: int = 20,
         local_kind: int = search_local.KIND_ORB,
         query_flip: bool = True,
+        extra_views: int = 2,
     ) -> None:
         self.index = index if index is not None else VectorIndex(EMBEDDING_DIM)
         self._local_store: dict[int, bytes] = {}
@@ -247,6 +257,7 @@ class SearchEngine:
         self.local_kind = local_kind
         # Catalog vectors are always mirror-averaged; averaging the query too costs two more model passes.
         self.query_flip = query_flip
+        self.extra_views = extra_views
 
     # ---- indexing ----------------------------------------------------------------------------------------
 
@@ -298,6 +309,18 @@ class SearchEngine:
 
     # ---- query -------------------------------------------------------------------------------------------
 
+    def _alternative_views(self, boxes: list[Box], main: Box, width: int, height: int) -> list[Box]:
+        """Up to `extra_views` other subject candidates to search besides the main region, grown by
+        `ALT_VIEW_MARGIN` (cores from a strict saliency level miss the object's less salient parts)."""
+        out: list[Box] = []
+        for b in boxes:
+            if len(out) >= self.extra_views:
+                break
+            grown = b.expand(ALT_VIEW_MARGIN, width, height)
+            if grown.iou(main) < 0.5 and all(grown.iou(o) < 0.5 for o in out):
+                out.append(grown)
+        return out
+
     def search(
         self,
         image: Image.Image | bytes,
@@ -347,6 +370,19 @@ class SearchEngine:
         t = time.perf_counter()
         region_emb = self.embedder.embed(crop_img, flip=self.query_flip) if box != Box(0, 0, w, h) else whole
         timings["embed_region"] = time.perf_counter() - t
+        t = time.perf_counter()
+        # Only when detection did not isolate a subject (the main region is most of the picture): then
+        # the product may be one of the other candidates. A clear subject needs no extra model runs.
+        alt_boxes = (
+            self._alternative_views(boxes, box, w, h)
+            if crop and user_region is None and box.area >= ALT_VIEW_MIN_COVER * w * h
+            else []
+        )
+        alt_imgs = [_crop(image, b) for b in alt_boxes]
+        # Without mirror averaging: these views only widen the candidate list, and mirrored uploads are
+        # still caught by the whole-picture and main-region vectors.
+        alt_embs = self.embedder.embed_many(alt_imgs, flip=False) if alt_imgs else []
+        timings["embed_views"] = time.perf_counter() - t
 
         # Predicted categories are reported in PicInfo; the subject crop is the better view of the product.
         probs = (whole.probs + region_emb.probs) / 2
@@ -373,28 +409,48 @@ class SearchEngine:
         t = time.perf_counter()
         # Ask for enough vectors to fill the page after merging the two views of each image.
         k = min(MAX_TOTAL_RESULTS, max(s + n, self.rerank_k)) * 2 + 2
+        # view 0: whole picture and main region (both verified with the main region's local features);
+        # view 1..: the alternative subject candidates, each verified with its own crop's features
+        views = [whole.vector] if region_emb is whole else [whole.vector, region_emb.vector]
+        view_of = [0] * len(views) + list(range(1, len(alt_embs) + 1))
+        views += [e.vector for e in alt_embs]
         best: dict[int, float] = {}
-        for q in (whole.vector, region_emb.vector) if region_emb is not whole else (whole.vector,):
+        best_view: dict[int, int] = {}
+        for q, view in zip(views, view_of, strict=True):
             keys, sims = self.index.search(q, k, allowed if needs_filter else None)
             for key, sim in zip(keys.tolist(), sims.tolist(), strict=True):
                 iid = key // 2
                 if sim > best.get(iid, -2.0):
                     best[iid] = sim
+                    best_view[iid] = view
         timings["index"] = time.perf_counter() - t
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
 
         t = time.perf_counter()
         hits: list[SearchHit] = []
         if rerank and ranked:
-            qfeats = [
-                search_local.extract(crop_img, self.local_kind),
-                search_local.extract(crop_img, self.local_kind, mirror=True),
-            ]
+            view_imgs = [crop_img, *alt_imgs]
+            view_feats: dict[int, list[search_local.LocalFeatures]] = {}
+
+            def feats(view: int) -> list[search_local.LocalFeatures]:
+                if view not in view_feats:
+                    im = view_imgs[view]
+                    view_feats[view] = [
+                        search_local.extract(im, self.local_kind),
+                        search_local.extract(im, self.local_kind, mirror=True),
+                    ]
+                return view_feats[view]
+
             for iid, sim in ranked[: self.rerank_k]:
                 blob = self.local_features(iid)
                 # below this similarity no inlier count can lift a candidate to "same product": skip the work
                 useful = sim >= _MIN_USEFUL_SIM
-                inl = search_local.verify_best(qfeats, search_local.unpack(blob)) if blob and useful else 0
+                inl = 0
+                if blob and useful:
+                    # a candidate found through an alternative view is checked against that view too: the
+                    # main region may be the wrong object (or, in a busy room, the whole scene)
+                    qf = feats(0) if best_view[iid] == 0 else feats(0) + feats(best_view[iid])
+                    inl = search_local.verify_best(qf, search_local.unpack(blob))
                 hits.append(SearchHit(iid, calibrated_score(sim, inl), float(sim), inl))
             rest = ranked[self.rerank_k :]
         else:

@@ -139,10 +139,18 @@ def border_contrast(lab: np.ndarray, k: int = 4) -> np.ndarray:
     """Distance of each pixel to the nearest of k colours sampled on the image border (the backdrop)."""
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]).astype(np.float32)
     crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
-    _, _, centres = cv2.kmeans(border, k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
+    # k-means++ seeding draws from OpenCV's per-thread RNG: with one attempt and no fixed seed the detected
+    # box (and so an image's stored vectors) depended on what the thread had computed before. Five attempts
+    # keep the most compact clustering, so the result no longer hinges on the seed either.
+    cv2.setRNGSeed(0x5EA2C4)
+    _, _, centres = cv2.kmeans(border, k, None, crit, 5, cv2.KMEANS_PP_CENTERS)
     flat = lab.reshape(-1, 3).astype(np.float32)
     d = np.min(np.linalg.norm(flat[:, None, :] - centres[None, :, :], axis=2), axis=1)
     return d.reshape(lab.shape[:2])
+
+
+# Saliency percentiles for the stricter second pass of `SaliencyDetector.detect`.
+CORE_PERCENTILES = (85.0, 92.0)
 
 
 class SaliencyDetector:
@@ -171,13 +179,32 @@ class SaliencyDetector:
         return sum(wt * p for wt, p in parts) / total
 
     def detect(self, image: Image.Image, activation: np.ndarray | None = None) -> list[Box]:
+        """Components of the Otsu-thresholded saliency map, strongest first; then, up to `max_boxes`, the
+        salient cores found at stricter thresholds (see `CORE_PERCENTILES`) that no earlier box covers."""
         sal = self.saliency(image, activation)
         u8 = (sal * 255).astype(np.uint8)
         thr, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        mask = u8 > max(thr, 60)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
-        boxes = boxes_from_mask(mask, sal, min_area_frac=0.01, max_boxes=self.max_boxes)
+
+        def components(level: float) -> list[Box]:
+            mask = cv2.morphologyEx((u8 > level).astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+            return boxes_from_mask(mask, sal, min_area_frac=0.01, max_boxes=self.max_boxes)
+
+        otsu_level = max(thr, 60)
+        boxes = components(otsu_level)
+        # In a busy room the Otsu mask merges the product with furniture into one picture-sized box; a
+        # product whose body is close to a backdrop colour only shows as a core (outline, print, a
+        # coloured part) at a stricter level. Those cores are kept as further candidates, after the
+        # Otsu boxes so the main region of clean product shots does not change.
+        for q in CORE_PERCENTILES:
+            if len(boxes) >= self.max_boxes:
+                break
+            level = float(np.percentile(u8, q))
+            if level <= otsu_level:
+                continue
+            for b in components(level):
+                if len(boxes) < self.max_boxes and all(b.iou(k) < 0.5 for k in boxes):
+                    boxes.append(b)
         w, h = image.size
         sx, sy = w / sal.shape[1], h / sal.shape[0]
         return [_scale_box(b, sx, sy, w, h) for b in boxes]
