@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import json
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import RequestDataTooBig
 from django.core.signing import TimestampSigner
 from django.http import HttpRequest, JsonResponse
@@ -110,17 +114,36 @@ def authenticate(request: HttpRequest) -> ApiToken:
     return token
 
 
+@contextmanager
+def _counter_lock() -> Iterator[None]:
+    """The file cache's incr is a read then a write: web processes counting a burst at once lose
+    increments and let it through (12 at once counted 3). An exclusive lock makes the count exact;
+    Redis and the in-process cache count atomically on their own."""
+    backend = caches["default"]
+    if not isinstance(backend, FileBasedCache):
+        yield
+        return
+    os.makedirs(backend._dir, exist_ok=True)
+    with open(os.path.join(backend._dir, "rate-limit.lock"), "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def check_rate_limit(team: Team, now: float | None = None) -> None:
     """A fixed one-second window per team, counted in the shared cache."""
     limit = team.api_rate_limit or settings.API_RATE_LIMIT_QPS
     second = int(now if now is not None else time.time())
     key = f"api-rate:{team.pk}:{second}"
-    cache.add(key, 0, timeout=5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=5)
-        count = 1
+    with _counter_lock():
+        cache.add(key, 0, timeout=5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=5)
+            count = 1
     if count > limit:
         raise ApiProblem(RATE_LIMITED, f"Rate limit of {limit} requests per second exceeded; retry shortly.")
 

@@ -183,3 +183,37 @@ def test_it_keeps_the_region_while_the_browser_revalidates_and_stops_when_done(
         polls_when_done = len(answered_304)
         page.wait_for_timeout(4_500)
         assert len(answered_304) == polls_when_done  # polling stopped
+
+
+def test_it_counts_a_concurrent_api_burst_exactly_with_the_file_cache(team, settings, tmp_path):
+    """bench/load.py's burst found it: the file cache lost increments and let a burst through."""
+    import threading
+
+    from processing import api
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    settings.API_RATE_LIMIT_QPS = 5
+    clients = 16
+    start = threading.Barrier(clients)
+    outcomes: list[bool] = []
+
+    def client() -> None:
+        start.wait()
+        try:
+            api.check_rate_limit(team, now=1_700_000_000.5)
+        except api.ApiProblem as problem:
+            outcomes.append(problem.kind != api.RATE_LIMITED)
+        else:
+            outcomes.append(True)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(True) == 5 and outcomes.count(False) == clients - 5
