@@ -207,24 +207,17 @@ def test_it_finishes_jobs_across_a_redis_restart(make_stack, real_servers):
     try:
         wait_until(lambda: stack.item_counts(job).get("SUCCESS", 0) >= 5, 300, "the job to be under way")
         real_servers.redis.kill()
-        # A merchant starts another job while Redis is down: it must not error, and must run later.
-        response = merchant.post(
-            "/jobs/cutout/new/",
-            {
-                "images": ids[:2],
-                "background": "white",
-                "model_type": "general",
-                "size": "original",
-                "margin": 5,
-            },
-        )
-        later = merchant.job_id(response)
+        # The merchant uploads more photos while Redis is down: no error, and their job runs later.
+        more = merchant.upload([(f"more-{n}.png", small_photo(100 + n), "image/png") for n in range(3)])
+        assert merchant.post("/catalog/upload/finish/", {"images": more}).status_code == 200
+        later = stack.scalar("SELECT max(id) FROM processing_job WHERE kind = 'image_facts'")
+        assert later != job
         real_servers.redis.start()
         for each in (job, later):
             finished = stack.wait_for_job(each, timeout=600)
             assert finished["status"] == "SUCCESS", finished
         assert_items_accounted_for(stack, job, 30)
-        assert_items_accounted_for(stack, later, 2)
+        assert_items_accounted_for(stack, later, 3)
         assert worker.poll() is None, stack.log_of(worker)
         assert_files_match_rows(stack)
     finally:
