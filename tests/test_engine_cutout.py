@@ -248,6 +248,44 @@ def test_it_splits_a_product_off_the_furniture_it_touches():
     assert dropped[350, 100] and not dropped[220, 270]
 
 
+def test_it_splits_by_colour_when_the_model_is_sure_of_product_and_furniture_alike():
+    rgb, prob = make_product_on_chair()
+    prob[180:300, 200:215] = 1.0  # no weaker seam: the blob does not fall apart by confidence
+    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    assert dropped is not None
+    assert subject[220, 270] and not subject[350, 100]
+    assert dropped[350, 100] and not dropped[220, 270]
+    saved = dict(cutout.STEPS)
+    cutout.STEPS["colour_split"] = False
+    try:
+        assert cutout.split_fused(rgb, prob, prob >= 0.5)[1] is None
+    finally:
+        cutout.STEPS.update(saved)
+
+
+def test_it_does_not_split_a_blob_in_view_by_colour():
+    rgb, prob = make_product_on_chair()
+    prob[180:300, 200:215] = 1.0
+    prob[330:, :], rgb[330:, :] = 0.0, 235  # the "chair" no longer reaches the frame
+    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    assert dropped is None and (subject == (prob >= 0.5)).all()
+
+
+def test_a_separate_piece_is_not_a_hole_unless_it_matches_its_own_surroundings():
+    rgb = np.full((300, 300, 3), 230, np.uint8)
+    prob = np.zeros((300, 300), np.float32)
+    prob[60:200, 60:180] = 1.0  # a stick
+    rgb[60:200, 60:180] = (230, 60, 90)
+    rgb[40:60, 40:200] = (90, 60, 180)  # a purple stripe in the backdrop just above it
+    prob[220:250, 200:260] = 0.7  # a purple puck: a colour found around the subject,
+    rgb[220:250, 200:260] = (90, 60, 180)  # but not around the puck itself
+    cleared = cutout.clear_enclosed_background(rgb, prob)
+    assert cleared[235, 230] > 0.5
+    rgb[220:250, 200:260] = 230  # a piece in the backdrop's own colour is background
+    cleared = cutout.clear_enclosed_background(rgb, prob)
+    assert cleared[235, 230] == 0.0
+
+
 def test_it_leaves_a_lone_product_whole():
     rgb, prob = make_product_on_chair()
     prob[:, :215] = 0.0

@@ -171,7 +171,15 @@ CROP_CONTEXT = 0.25
 
 
 # Steps can be switched off to measure what each one pays for (bench/cutout.py --ablate).
-STEPS = {"refine_pass": True, "second_look": True, "split_fused": True, "clear_holes": True, "edges": True}
+STEPS = {
+    "refine_pass": True,
+    "second_look": True,
+    "split_fused": True,
+    "colour_split": True,
+    "cut_clutter": True,
+    "clear_holes": True,
+    "edges": True,
+}
 
 
 def refine_input_size(width: int, height: int) -> tuple[int, int]:
@@ -223,6 +231,19 @@ def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
     if dropped is not None:
         # The refine pass sees the furniture the subject touches again; keep it cut away.
         refined = refined * (1.0 - soft_mask(dropped[y0:y1, x0:x1]))
+    if STEPS["cut_clutter"]:
+        # What pass 1 saw confidently but left out of the subject (furniture split off it,
+        # clutter it dropped) stays out, even where the crop pass joins it to the subject.
+        clutter = (locate[y0:y1, x0:x1] >= 0.5) & ~subject[y0:y1, x0:x1]
+        # Only objects in their own right: slivers of the subject pass 1 missed are not.
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(clutter.astype(np.uint8), connectivity=8)
+        large = np.nonzero(stats[:, cv2.CC_STAT_AREA] >= 0.001 * height * width)[0]
+        clutter = np.isin(labels, large[large > 0])
+        if clutter.any():
+            radius = max(1, round(0.006 * max(height, width)))
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+            grown = cv2.dilate(clutter.astype(np.uint8), kernel).astype(bool) & ~subject[y0:y1, x0:x1]
+            refined = refined * (1.0 - soft_mask(grown))
     crop_rgb = rgb[y0:y1, x0:x1]
     if STEPS["clear_holes"]:
         refined = clear_enclosed_background(crop_rgb, refined)
@@ -409,19 +430,134 @@ def split_fused(
         part = labels[y : y + h, x : x + w] == label
         sides = frame_contacts(part, (x + x0, y + y0), (width, height), band)
         (drop if sides else keep).append(label)
-    if not keep or not drop:
+    if keep and drop:
+        keep_mask, drop_mask = np.isin(labels, keep), np.isin(labels, drop)
+    elif STEPS["colour_split"]:
+        cores = colour_cores(rgb[y0:y1, x0:x1], blob, (x0, y0), (width, height), band)
+        if cores is None:
+            return subject, None
+        keep_mask, drop_mask = cores
+    else:
         return subject, None
     markers = np.zeros(blob.shape, np.int32)
-    markers[np.isin(labels, keep)] = 1
-    markers[np.isin(labels, drop)] = 2
+    markers[keep_mask] = 1
+    markers[drop_mask] = 2
     outside = ~cv2.dilate(blob.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     markers[outside] = 3
+    # Separate pieces of the subject that hold no core at all (a small companion beside the
+    # product, like a puck by its stick) are not part of the furniture: they stay.
+    pieces_count, pieces = cv2.connectedComponents(blob.astype(np.uint8), connectivity=8)
+    seeded = np.bincount(pieces[markers > 0], minlength=pieces_count) > 0
+    for piece in range(1, pieces_count):
+        if not seeded[piece]:
+            piece_ys, piece_xs = np.nonzero(pieces == piece)
+            part = pieces[piece_ys.min() : piece_ys.max() + 1, piece_xs.min() : piece_xs.max() + 1] == piece
+            corner = (x0 + int(piece_xs.min()), y0 + int(piece_ys.min()))
+            seeded[piece] = bool(frame_contacts(part, corner, (width, height), band))
+    unseeded = ~seeded[pieces] & blob
     cv2.watershed(np.ascontiguousarray(rgb[y0:y1, x0:x1, ::-1]), markers)
     new_subject = np.zeros_like(subject)
-    new_subject[y0:y1, x0:x1] = blob & (markers == 1)
+    new_subject[y0:y1, x0:x1] = blob & ((markers == 1) | unseeded)
     dropped = np.zeros_like(subject)
     dropped[y0:y1, x0:x1] = blob & (markers == 2)
     return new_subject, dropped
+
+
+COLOUR_CLUSTERS = 6
+COLOUR_SPLIT_WORK_SIDE = 256
+COLOUR_SPLIT_MIN_FURNITURE = 0.12  # of the blob: a few frame-touching specks are not furniture
+COLOUR_SPLIT_MIN_PRODUCT = 0.02
+COLOUR_SPLIT_DISTINCT = 20.0
+COLOUR_SPLIT_RELATIVE = 0.7
+COLOUR_SPLIT_SEED = 1
+
+
+def colour_cores(
+    rgb: np.ndarray, blob: np.ndarray, origin: tuple[int, int], frame: tuple[int, int], band: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Product and furniture cores of a blob that does not fall apart by confidence.
+
+    The model is often confident all over a product and the chair it sits on. Their colours
+    still differ: the blob's pixels are clustered by colour, the colour regions that run into
+    the frame are furniture, and regions of a clearly different colour that stay in view are
+    product. Returns (keep, drop) masks over the blob's box, or None when the blob does not
+    look like a product on furniture.
+    """
+    if not frame_contacts(blob, origin, frame, band):
+        return None  # nothing runs into the frame: no furniture to cut away
+    height, width = blob.shape
+    scale = min(1.0, COLOUR_SPLIT_WORK_SIDE / max(height, width))
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    small = cv2.medianBlur(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), 5)
+    small_blob = cv2.resize(blob.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    pixels = lab[small_blob]
+    if len(pixels) < 10 * COLOUR_CLUSTERS:
+        return None
+    cv2.setRNGSeed(COLOUR_SPLIT_SEED)  # same photo, same answer (OpenCV's RNG is per thread)
+    _, assignment, centres = cv2.kmeans(
+        pixels,
+        COLOUR_CLUSTERS,
+        None,
+        (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0),
+        5,
+        cv2.KMEANS_PP_CENTERS,
+    )
+    clusters = np.full(small_blob.shape, -1, np.int32)
+    clusters[small_blob] = assignment.ravel()
+    x0, y0 = origin
+    regions = []  # (mask, mean Lab colour, runs into the frame)
+    for cluster in range(COLOUR_CLUSTERS):
+        mask = cv2.morphologyEx(
+            (clusters == cluster).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)
+        )
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        for label in range(1, count):
+            x, y, w, h, _ = (int(v) for v in stats[label])
+            part = labels[y : y + h, x : x + w] == label
+            full = cv2.resize(
+                part.astype(np.uint8),
+                (max(1, round(w / scale)), max(1, round(h / scale))),
+                interpolation=cv2.INTER_NEAREST,
+            ).astype(bool)
+            sides = frame_contacts(full, (x0 + round(x / scale), y0 + round(y / scale)), frame, band)
+            region = labels == label
+            regions.append((region, lab[region].mean(axis=0), sides > 0))
+    blob_area = float(small_blob.sum())
+    furniture = np.zeros(small_blob.shape, bool)
+    for mask, _, runs_out in regions:
+        if runs_out:
+            furniture |= mask
+    if furniture.sum() < COLOUR_SPLIT_MIN_FURNITURE * blob_area:
+        return None
+    furniture_colours = np.array(
+        [colour for mask, colour, runs_out in regions if runs_out and mask.sum() >= 0.01 * blob_area]
+    )
+    if not len(furniture_colours):
+        return None
+    candidates = [
+        (mask, float(np.linalg.norm(furniture_colours - colour, axis=1).min()))
+        for mask, colour, runs_out in regions
+        if not runs_out and mask.sum() >= 0.5 * COLOUR_SPLIT_MIN_PRODUCT * blob_area
+    ]
+    if not candidates:
+        return None
+    # The product is what stands out most from the furniture; props of a middling colour
+    # between the two (a bowl on the chair, a mug beside) do not seed it.
+    best = max(distance for _, distance in candidates)
+    product = np.zeros(small_blob.shape, bool)
+    for mask, distance in candidates:
+        if distance >= max(COLOUR_SPLIT_DISTINCT, COLOUR_SPLIT_RELATIVE * best):
+            product |= mask
+    if product.sum() < COLOUR_SPLIT_MIN_PRODUCT * blob_area:
+        return None
+
+    def full_size(mask: np.ndarray) -> np.ndarray:
+        resized = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+        # Erode so the cores stay clear of the boundary the watershed has to find.
+        return cv2.erode(resized, np.ones((5, 5), np.uint8)).astype(bool) & blob
+
+    return full_size(product), full_size(furniture)
 
 
 def soft_mask(mask: np.ndarray) -> np.ndarray:
@@ -514,6 +650,7 @@ def clear_enclosed_background(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     # A few background colour clusters: backdrops are rarely a single flat colour.
     samples = ring_pixels[:: max(1, len(ring_pixels) // 4000)]
     clusters = min(4, len(samples))
+    cv2.setRNGSeed(COLOUR_SPLIT_SEED)  # deterministic clusters: same photo, same matte
     _, _, centres = cv2.kmeans(
         samples,
         clusters,
@@ -529,6 +666,12 @@ def clear_enclosed_background(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     looks_like_background = cv2.morphologyEx(looks_like_background, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(looks_like_background, connectivity=4)
     subject_area = float(hard.sum())
+    # A region that is most of a separate piece of the subject is not a hole but a whole
+    # object: it goes only if it has the colour of its own surroundings (a white table leg
+    # against a white wall), not merely a colour found somewhere around the subject (a
+    # purple puck beside a stick with a purple grip).
+    piece_count, pieces = cv2.connectedComponents(hard, connectivity=8)
+    piece_area = np.bincount(pieces.ravel(), minlength=piece_count)
     cleared = prob.copy()
     for label in range(1, count):
         area = stats[label, cv2.CC_STAT_AREA]
@@ -537,11 +680,33 @@ def clear_enclosed_background(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
         if not (0.002 * subject_area <= area <= 0.35 * subject_area):
             continue
         region = labels == label
+        piece = int(np.bincount(pieces[region]).argmax())
+        if area > 0.5 * piece_area[piece] and not like_its_surroundings(lab, pieces == piece, hard, radius):
+            continue
         # Holes are where the model itself hesitated; a confident interior is subject colour.
         if float(prob[region].mean()) > 0.9:
             continue
         cleared[region] = 0.0
     return cleared
+
+
+def like_its_surroundings(lab: np.ndarray, piece: np.ndarray, hard: np.ndarray, radius: int) -> bool:
+    """Whether a piece of the matte has the colour of the background right around it."""
+    ys, xs = np.nonzero(piece)
+    pad = 2 * radius + 1
+    y0, y1 = max(0, ys.min() - pad), min(piece.shape[0], ys.max() + 1 + pad)
+    x0, x1 = max(0, xs.min() - pad), min(piece.shape[1], xs.max() + 1 + pad)
+    local = piece[y0:y1, x0:x1].astype(np.uint8)
+    ring = cv2.dilate(local, np.ones((pad, pad), np.uint8)).astype(bool) & ~hard[y0:y1, x0:x1].astype(bool)
+    if ring.sum() < 20:
+        return False
+    ring_lab = lab[y0:y1, x0:x1][ring]
+    piece_lab = lab[y0:y1, x0:x1][local.astype(bool)]
+    # Median distance of the piece's pixels to the nearest of a few surrounding colours.
+    samples = ring_lab[:: max(1, len(ring_lab) // 2000)]
+    picks = piece_lab[:: max(1, len(piece_lab) // 2000)]
+    distance = np.min(np.linalg.norm(picks[:, None, :] - samples[None], axis=2), axis=1)
+    return float(np.median(distance)) < 12.0
 
 
 # --- confidence -----------------------------------------------------------------------------
