@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Role
 from processing.models import Job, JobItem, Result, Status
@@ -28,7 +32,7 @@ def poll(client, job: Job, etag: str | None = None, **extra):
     return client.get(status_url(job), headers=headers, **extra)
 
 
-def test_it_answers_304_from_four_queries_when_nothing_changed(team, owner, django_assert_num_queries):
+def test_it_answers_304_from_two_queries_when_nothing_changed(team, owner, django_assert_num_queries):
     job = make_job(team, owner)
     client = client_for(owner)
     first = poll(client, job)
@@ -37,14 +41,45 @@ def test_it_answers_304_from_four_queries_when_nothing_changed(team, owner, djan
     assert etag.startswith('W/"job') and first["Cache-Control"] == "private, no-cache"
     assert "HX-Request" in first["Vary"]
 
-    # Session, user, membership, and the job's state with its item counts: nothing is rendered.
-    with django_assert_num_queries(4):
+    # The session still exists, and the job's state with its item counts: no user, nothing rendered.
+    with django_assert_num_queries(2):
         again = poll(client, job, etag)
     assert again.status_code == 304 and again.content == b""
     assert again["ETag"] == etag and "HX-Request" in again["Vary"]
     # A list of tags and the strong form of the same tag match too (weak comparison).
     assert poll(client, job, f'"other", {etag.removeprefix("W/")}').status_code == 304
     assert poll(client, job, "*").status_code == 304
+
+
+def test_it_honours_a_tag_only_in_the_session_it_was_sent_to(team, owner, teammate, outsider):
+    job = make_job(team, owner)
+    client = client_for(owner)
+    etag = poll(client, job)["ETag"]
+    # Another member's session, an outsider's and an anonymous poller presenting it get the full checks.
+    assert poll(client_for(teammate), job, etag).status_code == 200
+    assert poll(client_for(outsider), job, etag).status_code == 404
+    assert poll(Client(), job, etag).status_code == 302
+    # A tampered tag (flipped to the editor's flag, or another digest) is just a miss.
+    forged = etag.replace("-e-", "-v-")
+    assert poll(client, job, forged).status_code == 200
+    assert poll(client, job, etag[:-3] + '00"').status_code == 200
+    # Logging out ends it: the same cookie and tag now lead to the login page.
+    session_cookie = client.cookies["sessionid"].value
+    client.logout()
+    client.cookies["sessionid"] = session_cookie
+    assert poll(client, job, etag).status_code == 302
+
+
+def test_it_leaves_a_lapsed_lease_to_the_full_view_which_recovers_it(team, owner):
+    job = make_job(team, owner)
+    client = client_for(owner)
+    assert job.claim()
+    etag = poll(client, job)["ETag"]
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    response = poll(client, job, etag)
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert job.status == Status.WAITING
 
 
 def test_it_sends_the_fragment_again_once_the_job_moves_and_then_stops_polling(team, owner):

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import functools
-import hashlib
+import re
+from importlib import import_module
 from typing import NamedTuple
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.sessions.models import Session
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import parse_etags, patch_vary_headers
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.access import member_required, require_editor
@@ -95,7 +99,7 @@ class JobState(NamedTuple):
 
 
 @functools.cache
-def _job_state_sql() -> str:
+def _job_state_sql(by_team: bool) -> str:
     quote = connection.ops.quote_name
     finished = ", ".join(["%s"] * len(FINISHED_STATUSES))
     job_table, item_table = quote(Job._meta.db_table), quote(JobItem._meta.db_table)
@@ -105,35 +109,44 @@ def _job_state_sql() -> str:
         f"SUM(CASE WHEN i.status IN ({finished}) THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN i.status = %s THEN 1 ELSE 0 END) "
         f"FROM {job_table} j LEFT JOIN {item_table} i ON i.job_id = j.id "
-        "WHERE j.id = %s AND j.team_id = %s GROUP BY j.id, j.status, j.version, j.lease_expires_at"
+        f"WHERE j.id = %s{' AND j.team_id = %s' if by_team else ''} "
+        "GROUP BY j.id, j.status, j.version, j.lease_expires_at"
     )
 
 
-def _job_state(request: HttpRequest, pk: int) -> JobState:
+def _job_state(pk: int, team_id: int | None) -> JobState | None:
     """One small query, no ORM query building: polls come every 2 s from every open job page."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [now, *FINISHED_STATUSES, Status.FAILED, pk, request.membership.team_id]
+    params = [now, *FINISHED_STATUSES, Status.FAILED, pk, *([team_id] if team_id is not None else [])]
     with connection.cursor() as cursor:
-        cursor.execute(_job_state_sql(), params)
+        cursor.execute(_job_state_sql(team_id is not None), params)
         row = cursor.fetchone()
     if row is None:
-        raise Http404("No such job.")
+        return None
     status, version, lease_lapsed, total, done, failed = row
     return JobState(
         status, version, status == Status.RUNNING and bool(lease_lapsed), total, done or 0, failed or 0
     )
 
 
-def _change_token(request: HttpRequest, pk: int, state: JobState, compact: bool) -> str:
-    """A weak ETag for the status fragment, from what it shows and who it is shown to.
+_ETAG_SALT = "vitrine.processing.job-status-etag"
+_OUR_TAG = re.compile(r'^(?:W/)?"job(\d+)-\d+-([ev])-[0-9a-f]{24}"$')
+
+
+def _change_token(
+    request: HttpRequest, pk: int, state: JobState, *, compact: bool, can_edit: bool, session_key: str
+) -> str:
+    """A weak ETag for the status fragment: what it shows, to whom, signed for one session.
 
     `version` moves with every state change and every finished item; the item counts are in it
-    too, so a change made without bumping the version still shows. The role decides the cancel
-    button, and the CSRF secret is baked into the fragment's cancel form.
+    too, so a change made without bumping the version still shows. Whether the member may edit
+    decides the cancel button (the tag carries it as e/v), and the CSRF secret is baked into the
+    fragment's cancel form. The HMAC (SECRET_KEY) binds it all to the session it was sent to.
     """
-    parts = (pk, *state, request.membership.role, compact, request.META.get("CSRF_COOKIE", ""))
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
-    return f'W/"job{pk}-{state.version}-{digest}"'
+    flag = "e" if can_edit else "v"
+    message = repr((session_key, pk, *state, flag, compact, request.META.get("CSRF_COOKIE", "")))
+    digest = salted_hmac(_ETAG_SALT, message, algorithm="sha256").hexdigest()[:24]
+    return f'W/"job{pk}-{state.version}-{flag}-{digest}"'
 
 
 def _client_has(request: HttpRequest, etag: str) -> bool:
@@ -144,7 +157,7 @@ def _client_has(request: HttpRequest, etag: str) -> bool:
     if header.strip() == "*":
         return True
     wanted = etag.removeprefix("W/")
-    return any(tag.removeprefix("W/") == wanted for tag in parse_etags(header))
+    return any(constant_time_compare(tag.removeprefix("W/"), wanted) for tag in parse_etags(header))
 
 
 def _fragment_headers(response: HttpResponse, etag: str) -> HttpResponse:
@@ -157,23 +170,84 @@ def _fragment_headers(response: HttpResponse, etag: str) -> HttpResponse:
     return response
 
 
-@member_required
+def _not_modified(etag: str) -> HttpResponse:
+    response = HttpResponseNotModified()
+    # Nothing in a 304 is rendered, so there is nothing for a policy header to guard.
+    response._csp_exempt = True
+    return _fragment_headers(response, etag)
+
+
+def _session_alive(session_key: str) -> bool:
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        table = connection.ops.quote_name(Session._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {table} WHERE session_key = %s AND expire_date > %s",  # noqa: S608
+                [session_key, now],
+            )
+            return cursor.fetchone() is not None
+    return import_module(settings.SESSION_ENGINE).SessionStore().exists(session_key)
+
+
+def _unchanged_since_last_poll(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """The poll's fast path: a 304 from two small queries, or None and the full view decides.
+
+    Only a tag this server signed for this session and this job, still matching the job's state,
+    earns the 304; the member was authorised when the tag was sent, a 304 carries nothing new, and
+    a session that logged out or expired is refused here. Anything else (first poll, a change, a
+    stale lease to recover, no session cookie) goes through the full view with every check.
+    """
+    header = request.META.get("HTTP_IF_NONE_MATCH", "")
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    if not header or not session_key:
+        return None
+    flags = set()
+    for tag in header.split(","):
+        match = _OUR_TAG.match(tag.strip())
+        if match and int(match.group(1)) == pk:
+            flags.add(match.group(2))
+    if not flags or not _session_alive(session_key):
+        return None
+    state = _job_state(pk, team_id=None)
+    if state is None or state.lease_lapsed:
+        return None
+    compact = request.GET.get("compact") == "1"
+    for flag in sorted(flags):
+        etag = _change_token(
+            request, pk, state, compact=compact, can_edit=flag == "e", session_key=session_key
+        )
+        if _client_has(request, etag):
+            return _not_modified(etag)
+    return None
+
+
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    state = _job_state(request, pk)
+    if request.htmx and request.method in ("GET", "HEAD"):
+        unchanged = _unchanged_since_last_poll(request, pk)
+        if unchanged is not None:
+            return unchanged
+    return _job_detail(request, pk)
+
+
+@member_required
+def _job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    state = _job_state(pk, request.membership.team_id)
+    if state is None:
+        raise Http404("No such job.")
     if state.lease_lapsed:
         # Whoever looks at a job whose worker died sets its recovery going.
         Job.objects.filter(pk=pk).recover_stale()
-        state = _job_state(request, pk)
+        state = _job_state(pk, request.membership.team_id)
     compact = request.GET.get("compact") == "1"
     etag = None
     if request.htmx:
-        # The polled fragment: answer "nothing new" from that one query, before any rendering.
-        etag = _change_token(request, pk, state, compact)
+        token = functools.partial(
+            _change_token, request, pk, state, compact=compact, can_edit=request.membership.can_edit
+        )
+        etag = token(session_key=request.session.session_key or "")
         if _client_has(request, etag):
-            response = HttpResponseNotModified()
-            # Nothing in a 304 is rendered, so there is nothing for a policy header to guard.
-            response._csp_exempt = True
-            return _fragment_headers(response, etag)
+            return _not_modified(etag)
     job = _get_job_for_user(request, pk)
     items = job.items.select_related("image", "result").order_by("position", "pk")[:ITEMS_SHOWN]
     context = {
@@ -189,7 +263,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return response
     response = render(request, "processing/job_detail.html#job-status", context)
     # Rendering the cancel form may have made the first CSRF secret: tag what was sent.
-    return _fragment_headers(response, _change_token(request, pk, state, compact))
+    return _fragment_headers(response, token(session_key=request.session.session_key or ""))
 
 
 @require_POST
