@@ -351,8 +351,16 @@ def judge(response, expected) -> bool:
 
 
 @pytest.mark.parametrize("name", PAGE_URLS)
-def test_it_answers_every_role_as_the_matrix_says(name, world, clients, settings):
+def test_it_answers_every_role_as_the_matrix_says(name, world, clients, settings, monkeypatch):
+    from PIL import Image
+
+    from processing import kinds_scenes
+
     settings.API_RATE_LIMIT_QPS = 10_000
+    # Access is what is judged here: the preview's cut-out engine is replaced by a ready cut-out.
+    monkeypatch.setattr(
+        kinds_scenes, "cached_cutout", lambda image: Image.new("RGBA", (120, 160), (200, 30, 30, 255))
+    )
     row = MATRIX.get(name)
     assert row is not None, f"{name} has no access-matrix row"
     failures = []
