@@ -265,3 +265,58 @@ def test_it_puts_the_token_in_every_post_form_and_under_every_htmx_post():
                     f"{path.relative_to(templates)}: a POST form without csrf_token"
                 )
     assert forms > 10
+
+
+# --- login throttling ------------------------------------------------------------------------------------
+def _login(client, username: str, password: str, address: str = "203.0.113.7", **headers):
+    from django.urls import reverse
+
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address, headers=headers
+    )
+
+
+def test_it_locks_a_username_after_five_failed_logins(owner):
+    from django.test import Client
+
+    from catalog.forms import LOGIN_FAILURES_PER_USERNAME
+    from tests.conftest import PASSWORD
+
+    client = Client()
+    for attempt in range(LOGIN_FAILURES_PER_USERNAME):
+        # Case and surrounding blanks do not make a new username for the counter.
+        name = ["olivia", "Olivia", " OLIVIA "][attempt % 3]
+        assert _login(client, name, f"wrong-{attempt}", address=f"198.51.100.{attempt}").status_code == 200
+    locked = _login(client, "olivia", PASSWORD, address="198.51.100.99")
+    assert locked.status_code == 200 and "Too many failed attempts" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_locks_an_address_that_tries_many_usernames(owner):
+    from django.test import Client
+
+    from catalog.forms import LOGIN_FAILURES_PER_ADDRESS
+    from tests.conftest import PASSWORD
+
+    client = Client()
+    for n in range(LOGIN_FAILURES_PER_ADDRESS):
+        # A forged X-Forwarded-For does not give the guesser a new address.
+        _login(client, f"guess{n}", "nope", **{"X-Forwarded-For": f"192.0.2.{n}"})
+    locked = _login(client, "olivia", PASSWORD)
+    assert "Too many failed attempts" in locked.content.decode()
+    assert _login(Client(), "olivia", PASSWORD, address="203.0.113.8").status_code == 302  # elsewhere: fine
+
+
+def test_it_forgets_a_usernames_failures_after_a_good_login(owner):
+    from django.test import Client
+
+    from catalog.forms import LOGIN_FAILURES_PER_USERNAME
+    from tests.conftest import PASSWORD
+
+    client = Client()
+    for _ in range(LOGIN_FAILURES_PER_USERNAME - 1):
+        _login(client, "olivia", "wrong")
+    assert _login(client, "olivia", PASSWORD).status_code == 302
+    for _ in range(LOGIN_FAILURES_PER_USERNAME - 1):
+        _login(Client(), "olivia", "wrong", address="203.0.113.9")
+    assert _login(Client(), "olivia", PASSWORD, address="203.0.113.10").status_code == 302
