@@ -177,6 +177,7 @@ STEPS = {
     "split_fused": True,
     "colour_split": True,
     "cut_clutter": True,
+    "fuse_passes": True,
     "clear_holes": True,
     "edges": True,
 }
@@ -227,6 +228,13 @@ def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
         )
     else:
         refined = locate[y0:y1, x0:x1]
+    if STEPS["refine_pass"] and STEPS["fuse_passes"] and dropped is None:
+        # Inside the chosen subject, the two passes vote: the crop pass sometimes loses what
+        # the whole view saw (a dark base, the second of two glasses), and the whole view
+        # sometimes fills what the crop pass opened. Where furniture was split off, pass 1's
+        # subject boundary is only approximate, so the crop pass decides alone.
+        inside = subject[y0:y1, x0:x1]
+        refined = np.where(inside, 0.5 * (refined + locate[y0:y1, x0:x1]), refined)
     refined = refined * keep_overlapping(refined, subject[y0:y1, x0:x1])
     if dropped is not None:
         # The refine pass sees the furniture the subject touches again; keep it cut away.
