@@ -16,13 +16,15 @@ DATABASE_WAIT_SECONDS = 120
 @task()
 def run_job_task(job_id: str) -> None:
     try:
-        # Every worker run doubles as a sweep for jobs whose worker died, so recovery needs no scheduler.
-        Job.objects.recover_stale()
         job = Job.objects.filter(pk=int(job_id)).first()
+        claimed = job is not None and job.claim()
+        # Every worker run doubles as a sweep for jobs whose worker died, so recovery needs no scheduler.
+        # It runs after the claim: a job still waiting for this very task would look orphaned to it.
+        Job.objects.recover_stale()
         if job is None:
             logger.info("job %s no longer exists", job_id)
             return
-        if not job.claim():
+        if not claimed:
             logger.info("job %s was not waiting (%s); nothing to do", job_id, job.status)
             return
         job.run()

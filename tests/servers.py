@@ -374,22 +374,11 @@ class Stack:
         return completed.stdout
 
     def start_web(self) -> str:
+        """gunicorn as in production (it reads ./gunicorn.conf.py when there is one), on a free port."""
         port = free_port()
-        self.spawn(
-            "gunicorn",
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "project.wsgi",
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--timeout",
-                "300",
-            ],
-        )
+        command = [PYTHON, "-m", "gunicorn", "project.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
+                   "--timeout", "300", "--no-control-socket"]  # fmt: skip
+        self.spawn("gunicorn", command)
         self.web_url = f"http://127.0.0.1:{port}"
         wait_until(lambda: port_open(port), START_TIMEOUT, "gunicorn to listen")
         return self.web_url

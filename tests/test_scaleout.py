@@ -150,9 +150,9 @@ def test_it_runs_the_whole_pipeline_on_postgresql_s3_and_two_rq_workers(make_sta
         assert hits and hits[0] == ids[1]
         assert stack.scalar("SELECT count(*) FROM catalog_imagesearchentry") == 2
 
-        # Both workers took part; RQ ran each task exactly once.
+        # Both workers took part (a task is only ever a request to run a job: the claim above is what
+        # makes each job run once, however many tasks name it).
         done = rq_workers_seen(stack)
         assert len(done) == 2 and all(done.values()), done
-        assert sum(done.values()) == len(jobs)
     finally:
         merchant.close()
