@@ -5,9 +5,11 @@ synchronous API call (a cut-out takes a second or more) occupies one thread, not
 One process per core holds the CPU; the threads only overlap waiting (database, files, network).
 Every value can be overridden from the environment (or with gunicorn's own command-line flags).
 
-Measured with bench/load.py on 2 shared cores: 2 workers x 4 threads served the most polls per
-second; more processes than cores only added context switches and memory (each process that runs
-a cut-out keeps its model, ~200 MB).
+bench/load.py measures it. On 2 cores shared with other work, 2x4, 2x8 and 4x2 served job-status
+polls equally within the noise; more processes cost memory (each process that has run a synchronous
+cut-out keeps the model and its arenas, and every thread can run one at once: size threads with
+that in mind), more threads only more switching. Set CONN_MAX_AGE (e.g. 600) in production: opening
+the database per request was half the cost of a poll.
 """
 
 import os
@@ -21,8 +23,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Synchronous API calls run models in the web process; give them time, then recycle a stuck worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
-# Recycle workers now and then, staggered, so slow growth (model arenas, caches) cannot accumulate.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+# Recycle workers now and then, staggered, so slow growth (model arenas, caches) cannot accumulate;
+# rarely: polling pages make many cheap requests, and a restart costs a second or two of CPU.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
 max_requests_jitter = max_requests // 10
 # Django's own log lines carry the request id; a proxy in front usually keeps the access log.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
