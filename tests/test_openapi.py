@@ -331,3 +331,35 @@ def test_it_answers_fuzzed_parameters_on_valid_pictures_within_the_document(
         headers["X-Ca-Nonce"] = f"{nonce[:100]}-{next(_nonces)}"
     response = case.call(app=WSGIHandler(), headers=headers)
     case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        (path, media_type)
+        for path, operations in DOCUMENT["paths"].items()
+        if "post" in operations
+        for media_type in operations["post"]["requestBody"]["content"]
+    ],
+)
+def test_it_answers_an_oversized_body_in_the_envelope(path, media_type, fuzz_token, settings):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is the API's error in its own envelope, not Django's 400 page."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    padding = "A" * 3000
+    body = (
+        {"data": {"task_list": [{"image": padding}], "result_key": padding}}
+        if path.startswith("/api/v1/")
+        else {}
+    )
+    body = body or {
+        "imageBase64": padding,
+        "image_Base64": padding,
+        "PicContent": padding,
+        "Action": "AddImage",
+    }
+    case = schema[path]["POST"].Case(body=body, media_type=media_type)
+    response = case.call(
+        app=WSGIHandler(), headers={"Authorization": f"APPCODE {fuzz_token}", "X-Ca-Nonce": path}
+    )
+    case.validate_response(response, checks=CHECKS)
+    assert response.status_code in (200, 400)

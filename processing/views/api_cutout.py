@@ -13,6 +13,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.signing import BadSignature
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -134,10 +135,14 @@ def _aliyun_guard(request: HttpRequest) -> tuple:
         raise ApiProblem(api.INVALID_INPUT, "X-Ca-Nonce is longer than 128 characters.", "X-Ca-Nonce")
     if not ApiNonce.objects.claim(token.team, nonce):
         raise ApiProblem(api.REPLAYED, "X-Ca-Nonce was already used; send a new one with every request.")
-    if not request.body:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ApiProblem(api.INVALID_INPUT, "The request body is too large.") from None
+    if not raw:
         raise ApiProblem("body_missing", "The request body is empty.")
     try:
-        body = json.loads(request.body)
+        body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ApiProblem(api.INVALID_INPUT, "The request body is not valid JSON.") from None
     data = body.get("data") if isinstance(body, dict) else None
