@@ -9,11 +9,12 @@ import math
 import socket
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from processing.engines import erase
+from processing.engines import erase, erase_inpaint
 from processing.engines.erase import InvalidMask, decode_rle_mask, encode_rle_mask
 
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")
@@ -208,6 +209,45 @@ def test_it_keeps_text_printed_on_the_product_when_only_the_background_is_cleane
     assert (everything[printed] > 0).mean() >= 0.9
 
 
+def make_stamp_scene(rings: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A product on a gradient under a grey, semi-transparent round seal: `rings` concentric
+    rings around a word. Returns the image, the subject alpha and the ring pixels."""
+    size = 768
+    image = Image.fromarray(make_gradient(size, size)).convert("RGBA")
+    product, draw = make_layer((size, size))
+    draw.ellipse((470, 470, 740, 740), fill=(180, 60, 40, 255))
+    image.alpha_composite(product)
+    ring_layer, draw = make_layer((size, size))
+    for radius, thickness in [(230, 16), (200, 6)][:rings]:
+        draw.ellipse(
+            (330 - radius, 330 - radius, 330 + radius, 330 + radius),
+            outline=(60, 60, 60, 120),
+            width=thickness,
+        )
+    word, draw = make_layer((size, size))
+    draw.text((200, 290), "SAMPLE", font=make_font(64), fill=(60, 60, 60, 120))
+    image.alpha_composite(ring_layer)
+    image.alpha_composite(word)
+    return np.asarray(image.convert("RGB")), np.asarray(product)[..., 3].copy(), make_alpha_mask(ring_layer)
+
+
+def test_it_finds_a_round_stamp_and_masks_its_rings() -> None:
+    image, alpha, rings = make_stamp_scene(rings=2)
+    elements = erase.detect_elements(image, alpha)
+    stamps = [element for element in elements if element.features.get("stamp")]
+    assert len(stamps) == 1 and stamps[0].type == erase.SEMI_TRANSPARENT and not stamps[0].on_subject
+    covered = (stamps[0].mask & rings).sum() / rings.sum()
+    assert covered >= 0.9, f"the stamp mask covers {covered:.2f} of the ring pixels"
+    near_rings = cv2.dilate(rings.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert (stamps[0].mask & near_rings).sum() >= 0.9 * stamps[0].mask.sum()
+
+
+def test_it_does_not_take_a_single_circle_for_a_stamp() -> None:
+    image, alpha, _ = make_stamp_scene(rings=1)
+    elements = erase.detect_elements(image, alpha)
+    assert not [element for element in elements if element.features.get("stamp")]
+
+
 def test_it_rejects_unknown_element_types() -> None:
     with pytest.raises(ValueError, match="unknown element types"):
         erase.build_removal_mask(np.zeros((8, 8, 3), np.uint8), [], None, {5}, set())
@@ -250,6 +290,24 @@ def test_it_does_not_bleed_product_colour_into_the_background() -> None:
     product = (mask > 0) & disc
     assert np.abs(result[background] - 245).max() <= 6
     assert np.abs(result[product] - np.array([200, 20, 20])).max() <= 6
+
+
+def test_it_fills_crops_two_at_a_time_exactly_as_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = make_gradient(200, 300)
+    rng = np.random.default_rng(3)
+    image = np.clip(image.astype(np.int16) + rng.integers(-12, 12, image.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for index in range(6):
+        x, y = 20 + 45 * index, 30 + 20 * index
+        mask[y : y + 8 + 4 * index, x : x + 30] = 255
+    alpha = np.zeros(image.shape[:2], np.uint8)
+    alpha[100:, 150:] = 255
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(erase_inpaint, "INPAINT_THREADS", threads)
+        results.append(erase_inpaint.inpaint_array(image, mask, alpha, "auto"))
+    assert np.array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], image)
 
 
 def test_it_erases_only_the_hand_painted_mask_when_given() -> None:

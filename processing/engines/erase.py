@@ -61,7 +61,10 @@ ALL_TYPES = frozenset(TYPE_NAMES)
 
 # The detector sees the image at most this large (long side); bigger photos are scaled down for
 # detection only, masks are built at full resolution.
-DETECT_LONG_SIDE = 1024
+DETECT_LONG_SIDE = 640
+# The product's box is looked at again at this scale (long side of the whole image) for small
+# print on it.
+DETECT_FINE_SIDE = 1024
 # Below the package defaults (0.3 / 0.5) so faint watermarks are not dropped; the glyph mask
 # step rejects boxes with nothing in them.
 DET_THRESH, DET_BOX_THRESH = 0.2, 0.3
@@ -70,6 +73,9 @@ DET_THRESH, DET_BOX_THRESH = 0.2, 0.3
 GLYPH_GROW, GLYPH_WEAK = 1, 0.45
 # Kept printed text is protected this many pixels beyond its mask (its anti-aliased fringe).
 KEEP_MARGIN = 2
+# A kept printed line also keeps pixels of its ink colour (within this Lab distance) up to this
+# many letter heights beyond its ends (letters a crossing watermark hid from the detector).
+KEEP_LINE_REACH, KEEP_INK_DISTANCE = 3.0, 22.0
 # Lines within this many degrees of level are "horizontal" for the repetition test.
 HORIZONTAL_DEGREES = 3.0
 # Lines taller than this share of the short side are not text unless faint (the detector
@@ -210,13 +216,11 @@ def to_rgb_array(image: Image.Image | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array[..., :3]).astype(np.uint8, copy=False)
 
 
-def detect_boxes(rgb: np.ndarray) -> list[TextBox]:
-    """Text line quadrilaterals only (no recognition), at most DETECT_LONG_SIDE on the long side;
-    `text` is empty and `score` is the detector's box score."""
-    ocr = get_ocr()
-    bgr = np.ascontiguousarray(rgb[..., ::-1])
+def _run_detector(bgr: np.ndarray, limit: int) -> list[TextBox]:
+    detector = get_ocr()._load_det_model()
     with _run_lock:
-        result = ocr._load_det_model()(bgr)
+        detector.limit_side_len = int(limit)
+        result = detector(bgr)
     if result is None or result.boxes is None:
         return []
     scores = list(result.scores if result.scores is not None else [1.0] * len(result.boxes))
@@ -224,6 +228,52 @@ def detect_boxes(rgb: np.ndarray) -> list[TextBox]:
         TextBox(np.asarray(quad, np.float32), "", float(score))
         for quad, score in zip(result.boxes, scores, strict=False)
     ]
+
+
+def detect_boxes(rgb: np.ndarray, subject: np.ndarray | None = None) -> list[TextBox]:
+    """Text line quadrilaterals only (no recognition); `text` is empty and `score` is the
+    detector's box score.
+
+    The whole image is seen at most DETECT_LONG_SIDE on the long side: large promo words and
+    watermarks are found more reliably at that size than at a finer one, at a third of the cost.
+    Small print on the product (which must be told apart from a watermark over it to be kept)
+    needs more pixels: with a `subject` mask, the part of the product's box where lines were
+    found is looked at again at DETECT_FINE_SIDE scale, and lines found there that the first
+    pass does not cover are added."""
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    height, width = rgb.shape[:2]
+    boxes = _run_detector(bgr, DETECT_LONG_SIDE)
+    if subject is None or not subject.any() or max(height, width) <= DETECT_LONG_SIDE:
+        return boxes
+    # Only where a line found so far lies on the product: elsewhere small print is either not
+    # found at all (and so kept) or found whole.
+    sx0, sy0, sx1, sy1 = _mask_box(subject)
+    touching = []
+    for box in boxes:
+        bx0, by0 = np.floor(box.quad.min(axis=0)).astype(int)
+        bx1, by1 = np.ceil(box.quad.max(axis=0)).astype(int)
+        bx0, by0, bx1, by1 = max(bx0, sx0), max(by0, sy0), min(bx1, sx1), min(by1, sy1)
+        if bx1 > bx0 and by1 > by0 and subject[by0:by1, bx0:bx1].any():
+            touching.append((bx0, by0, bx1, by1))
+    if not touching:
+        return boxes
+    pad = 16
+    x0, y0 = max(0, min(b[0] for b in touching) - pad), max(0, min(b[1] for b in touching) - pad)
+    x1, y1 = min(width, max(b[2] for b in touching) + pad), min(height, max(b[3] for b in touching) + pad)
+    scale = min(1.0, DETECT_FINE_SIDE / max(height, width))
+    limit = max(32, int(round(max(x1 - x0, y1 - y0) * scale)))
+    if limit <= 32:
+        return boxes
+    for box in _run_detector(np.ascontiguousarray(bgr[y0:y1, x0:x1]), limit):
+        quad = box.quad + np.array([x0, y0], np.float32)
+        centre = quad.mean(axis=0)
+        if any(
+            cv2.pointPolygonTest(other.quad, (float(centre[0]), float(centre[1])), False) >= 0
+            for other in boxes
+        ):
+            continue
+        boxes.append(TextBox(quad, "", box.score))
+    return boxes
 
 
 def recognise(rgb: np.ndarray, boxes: list[TextBox]) -> None:
@@ -630,15 +680,16 @@ def _find_stamps(
     height, width = rgb.shape[:2]
     fine = min(1.0, STAMP_SIDE / max(height, width))
     coarse = fine / 2
-    levels = []
-    for scale in (coarse, fine):
+
+    def level(scale: float) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
         long_side = max(size)
         radii = (max(8, int(STAMP_MIN_RADIUS * long_side)), int(STAMP_MAX_RADIUS * long_side))
-        levels.append((scale, small, cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32), radii))
-    _, small, coarse_lab, coarse_radii = levels[0]
-    _, _, fine_lab, fine_radii = levels[1]
+        return small, cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32), radii
+
+    small, coarse_lab, coarse_radii = level(coarse)
+    fine_level: tuple[np.ndarray, np.ndarray, tuple[int, int]] | None = None  # built on first use
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     voted = _stamp_centres(gray, *coarse_radii)
     hinted = [((hx + 0.5) * coarse - 0.5, (hy + 0.5) * coarse - 0.5) for hx, hy in hints]
@@ -662,6 +713,9 @@ def _find_stamps(
             continue
         seen.append(centre)
         centre = ((centre[0] + 0.5) * 2 - 0.5, (centre[1] + 0.5) * 2 - 0.5)
+        if fine_level is None:
+            fine_level = level(fine)
+        _, fine_lab, fine_radii = fine_level
         centre, runs, score = _climb(fine_lab, centre, fine_radii, (1.0, 0.5))
         scale = fine
         # A run wider than a sharp step holds both edges of a thin ring; otherwise consecutive
@@ -801,7 +855,7 @@ def detect_elements(
         if alpha.shape != (height, width):
             raise ValueError(f"subject_alpha shape {alpha.shape} does not match image {(height, width)}")
         subject = alpha > SUBJECT_THRESHOLD
-    boxes = detect_boxes(rgb)
+    boxes = detect_boxes(rgb, subject)
     glyph_list = [_glyph_mask(rgb, lab, box.quad) for box in boxes]
     # A very tall "line" is a product feature unless it is faint (a large stamp or overlay).
     keep = [
@@ -993,6 +1047,42 @@ def _type_set(types: set[int] | frozenset[int] | list[int] | tuple[int, ...] | N
     return chosen
 
 
+def _same_line_glyphs(rgb: np.ndarray, element: Element) -> np.ndarray:
+    """Pixels of the text colour along a kept printed line, a few letter heights beyond its
+    ends: a watermark stroke crossing the line can hide some of its letters from the detector,
+    and those must be kept too."""
+    height, width = rgb.shape[:2]
+    quad = np.asarray(element.polygon, np.float32)
+    (cx, cy), (w, h), angle = cv2.minAreaRect(quad)
+    text_h = min(w, h)
+    if w >= h:
+        w += 2 * KEEP_LINE_REACH * text_h
+    else:
+        h += 2 * KEEP_LINE_REACH * text_h
+    band = cv2.boxPoints(((cx, cy), (w, h), angle))
+    x0, y0 = np.maximum(np.floor(band.min(axis=0)).astype(int) - 2, 0)
+    x1, y1 = np.ceil(band.max(axis=0)).astype(int) + 2
+    x1, y1 = min(width, x1), min(height, y1)
+    found = np.zeros((height, width), bool)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return found
+    lab = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2LAB).astype(np.float32)
+    mine = element.mask[y0:y1, x0:x1]
+    inside = _poly_mask(mine.shape, band, (x0, y0))
+    around = inside & ~cv2.dilate(mine.astype(np.uint8), _disk(2)).astype(bool)
+    if mine.sum() < 6 or around.sum() < 6:
+        return found
+    background = np.median(lab[around], axis=0)
+    distance = np.linalg.norm(lab[mine] - background, axis=1)
+    ink = np.median(lab[mine][distance >= np.median(distance)], axis=0)
+    if np.linalg.norm(ink - background) < 20:
+        return found
+    same = (np.linalg.norm(lab - ink, axis=2) < KEEP_INK_DISTANCE) & inside
+    same = cv2.dilate(same.astype(np.uint8), _disk(1)).astype(bool) & inside
+    found[y0:y1, x0:x1] = same
+    return found
+
+
 def build_removal_mask(
     image: Image.Image | np.ndarray,
     elements: list[Element],
@@ -1007,12 +1097,16 @@ def build_removal_mask(
     on_types, off_types = _type_set(object_types), _type_set(non_object_types)
     erase = np.zeros(rgb.shape[:2], bool)
     keep = np.zeros(rgb.shape[:2], bool)
+    # Erased elements first, so kept lines know whether anything overlaps them.
+    elements = sorted(elements, key=lambda e: e.type not in (on_types if e.on_subject else off_types))
     for element in elements:
         chosen = on_types if element.on_subject else off_types
         if element.type in chosen:
             erase |= element.mask
         elif element.on_subject:
             keep |= element.mask
+            if erase.any():
+                keep |= _same_line_glyphs(rgb, element)
     if subject_alpha is not None and keep.any():
         erase &= ~cv2.dilate(keep.astype(np.uint8), _disk(KEEP_MARGIN)).astype(bool)
     return erase.astype(np.uint8) * 255

@@ -39,6 +39,9 @@ PATCHMATCH_MAX_PIXELS = 6000
 # Crops are filled this many at a time (OpenCV and NumPy release the GIL; two cores).
 INPAINT_THREADS = 2
 
+# Jacobi sweeps of the membrane fill, at most (8 + 4 per pixel of inscribed radius).
+HARMONIC_MAX_ITERATIONS = 60
+
 # Margin (pixels) beyond twice the target's inscribed radius inside which blocked pixels stay in
 # a Telea hole.
 TELEA_REACH = 8
@@ -82,7 +85,7 @@ def _harmonic(crop: np.ndarray, hole: np.ndarray, focus: np.ndarray | None = Non
     result = np.where(hole[..., None], filled, image).astype(np.float32)
     focus = hole if focus is None else focus & hole
     radius = _inscribed_radius(focus)
-    iterations = int(min(200, 8 + 4 * radius))
+    iterations = int(min(HARMONIC_MAX_ITERATIONS, 8 + 4 * radius))
     # Relax only where it can reach the pixels asked for (the rest of the hole, e.g. the other
     # side of the product outline, keeps its push-pull value), on that window alone.
     reach = iterations // 2 + 2
