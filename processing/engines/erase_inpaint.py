@@ -33,8 +33,9 @@ SMOOTH_TEXTURE = 3.0
 # Holes whose largest inscribed radius is at most this are "thin" (strokes, glyphs).
 THIN_RADIUS = 6.0
 # PatchMatch costs about 0.1 s per 1000 hole pixels on one core here; bigger holes go to Telea
-# to stay inside the 2 s per image budget.
-PATCHMATCH_MAX_PIXELS = 6000
+# to stay inside the 2 s per image budget (2500 rather than 6000: on 10 dev images with our
+# masks, masked PSNR 22.09 -> 22.43 dB and a quarter less inpainting CPU).
+PATCHMATCH_MAX_PIXELS = 2500
 
 # Crops are filled this many at a time (OpenCV and NumPy release the GIL; two cores).
 INPAINT_THREADS = 2
