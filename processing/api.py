@@ -20,9 +20,10 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.signing import TimestampSigner
 from django.http import HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 
 from catalog.models import ApiToken, Team
@@ -151,9 +152,9 @@ def check_rate_limit(team: Team, now: float | None = None) -> None:
 # --- parameters ---------------------------------------------------------------------------------
 def request_params(request: HttpRequest) -> dict:
     """Query string, form fields and a JSON body, merged; later sources win."""
-    params: dict = {key: request.GET.get(key) for key in request.GET}
-    if request.method == "POST":
-        try:
+    try:
+        params: dict = {key: request.GET.get(key) for key in request.GET}
+        if request.method == "POST":
             content_type = request.content_type or ""
             if content_type.startswith("application/json"):
                 body = json.loads(request.body or b"{}")
@@ -162,10 +163,13 @@ def request_params(request: HttpRequest) -> dict:
                 params.update(body)
             else:
                 params.update({key: request.POST.get(key) for key in request.POST})
-        except RequestDataTooBig:
-            raise ApiProblem(TOO_LARGE, "The request body is too large for the image limit.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ApiProblem(INVALID_INPUT, "The request body is not valid JSON.") from None
+    except RequestDataTooBig:
+        raise ApiProblem(TOO_LARGE, "The request body is too large for the image limit.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiProblem(INVALID_INPUT, "The request body is not valid JSON.") from None
+    except (MultiPartParserError, SuspiciousOperation) as error:
+        # A broken multipart body, too many fields: the API's own error, not Django's HTML 400 page.
+        raise ApiProblem(INVALID_INPUT, f"The request could not be read ({error}).") from None
     return params
 
 
