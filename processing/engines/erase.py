@@ -12,10 +12,17 @@ strokes against a locally estimated background, then grown over anti-aliasing), 
 is grown to its whole extent, and the type is decided from faintness, repetition, placement,
 the surrounding block and the recognised text.
 
-Cost: the text detector runs once per image (ONNX sessions built once per process, two intra-op
-threads); the recogniser runs in one batch, only on lines whose type depends on their words
-(tiles of a tilted repeated watermark are grouped by geometry, text inside a colour block is
-type 4 whatever it says), plus one line per watermark group so the element carries its text.
+Round stamps (seal watermarks: two or more concentric thin rings, the words in the middle) are
+found beside the text detector, by gradient voting for circle centres and a radial profile
+around each candidate; they are type 1 with the words inside them.
+
+Cost: the text detector sees the whole image at 640 px (large words are found more reliably
+there than at 1024 px) and, when lines lie on the product, that part again at 1024 px scale for
+small print (ONNX sessions built once per process, two intra-op threads); the recogniser runs in
+one batch, only on lines whose type depends on their words (tiles of a tilted repeated
+watermark are grouped by geometry, text inside a colour block is type 4 whatever it says), plus
+one line per watermark group or stamp so the element carries its text. Crops are inpainted two
+at a time.
 """
 
 from __future__ import annotations
