@@ -124,6 +124,7 @@ STAMP_MAX_MOVES = 12
 STAMP_MAX_CLIMBS = 4
 # Rings lying mostly on the product are its own outline or rim, not a stamp.
 STAMP_MAX_ON_SUBJECT = 0.5
+# Ring bands are grown by this many pixels (plus half a working pixel) over anti-aliasing.
 STAMP_EDGE_PAD = 1.0
 # A run of edge radii at least this long (working pixels) is a thin ring's two edges in one.
 STAMP_THIN_RING = 8
@@ -557,11 +558,10 @@ class _Stamp:
     mask: np.ndarray  # bool HxW: the ring bands, grown over their anti-aliased edges
 
 
-def _ring_profile(lab: np.ndarray, valid: np.ndarray, center: tuple[float, float], radius: int) -> np.ndarray:
+def _ring_profile(lab: np.ndarray, center: tuple[float, float], radius: int) -> np.ndarray:
     """Per radius, the share of directions (among those inside the frame) in which the colour
     changes along the ray: a circle centred here shows as a peak near 1, texture and edges of
     other shapes spread over all radii."""
-    del valid
     height, width = lab.shape[:2]
     flags = cv2.WARP_POLAR_LINEAR | cv2.WARP_FILL_OUTLIERS | cv2.INTER_LINEAR
     polar = cv2.warpPolar(lab, (radius, STAMP_ANGLES), center, radius, flags)
@@ -642,8 +642,7 @@ def _climb(
 ) -> tuple[tuple[float, float], list[tuple[float, float]], float]:
     """Move a circle centre to where the ring profile is sharpest (hill climbing in shrinking
     steps): a centre one pixel off smears every edge over several radii."""
-    valid = np.ones(lab.shape[:2], np.uint8)
-    runs, score = _ring_edges(_ring_profile(lab, valid, centre, radii[1]), radii[0])
+    runs, score = _ring_edges(_ring_profile(lab, centre, radii[1]), radii[0])
     moves = 0
     for step in steps:
         moved = True
@@ -652,7 +651,7 @@ def _climb(
             moves += 1
             for dx, dy in ((step, 0.0), (-step, 0.0), (0.0, step), (0.0, -step)):
                 trial = (centre[0] + dx, centre[1] + dy)
-                trial_runs, trial_score = _ring_edges(_ring_profile(lab, valid, trial, radii[1]), radii[0])
+                trial_runs, trial_score = _ring_edges(_ring_profile(lab, trial, radii[1]), radii[0])
                 if trial_score > score + 1e-6:
                     centre, runs, score, moved = trial, trial_runs, trial_score, True
                     break
@@ -703,11 +702,10 @@ def _find_stamps(
     hinted = [h for h in hinted if all(abs(h[0] - x) + abs(h[1] - y) > 8 for x, y in voted)]
     stamps: list[_Stamp] = []
     seen: list[tuple[float, float]] = []
-    ones = np.ones(coarse_lab.shape[:2], np.uint8)
     climbs = 0
     for number, start in enumerate(voted + hinted):
         # A centre is only worth climbing from when circles already show there.
-        _, score = _ring_edges(_ring_profile(coarse_lab, ones, start, coarse_radii[1]), coarse_radii[0])
+        _, score = _ring_edges(_ring_profile(coarse_lab, start, coarse_radii[1]), coarse_radii[0])
         if score < (STAMP_HINT_SCORE if number >= len(voted) else STAMP_START_SCORE):
             continue
         climbs += 1
