@@ -233,7 +233,8 @@ def analyse(rgb: np.ndarray, model_type: str = "general") -> Analysis:
         # the whole view saw (a dark base, the second of two glasses), and the whole view
         # sometimes fills what the crop pass opened. Where furniture was split off, pass 1's
         # subject boundary is only approximate, so the crop pass decides alone.
-        inside = subject[y0:y1, x0:x1]
+        # Holes the crop pass opened (a handle's eye, a stethoscope's earpieces) stay open.
+        inside = subject[y0:y1, x0:x1] & ~enclosed_holes(refined >= 0.5)
         refined = np.where(inside, 0.5 * (refined + locate[y0:y1, x0:x1]), refined)
     refined = refined * keep_overlapping(refined, subject[y0:y1, x0:x1])
     if dropped is not None:
@@ -276,6 +277,13 @@ def second_look(rgb: np.ndarray, model_type: str = "general") -> np.ndarray:
     look = np.zeros((height, width), np.float32)
     look[y0:y1, x0:x1] = cv2.resize(zoom, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     return look
+
+
+def enclosed_holes(mask: np.ndarray) -> np.ndarray:
+    """Pixels outside `mask` that it encloses (not connected to the border of the image)."""
+    count, labels = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return (labels > 0) & ~np.isin(labels, border)
 
 
 def crop_around(mask: np.ndarray, context: float) -> tuple[int, int, int, int]:
