@@ -437,6 +437,7 @@ class Run:
     errors: int = 0
     missed: int = 0  # polls that fell due but were never sent: the users were still waiting
     cpu_start: float = 0.0
+    client_cpu_ms: float = 0.0  # this script's CPU per poll, taken from the same cores
 
     @property
     def throughput(self) -> float:
@@ -471,6 +472,7 @@ async def paced_polling(
     start = loop.time() + 0.2
     deadline = start + seconds
     run.cpu_start = server_cpu_seconds(master)  # after the warm-up's full renders
+    client_cpu_start = time.process_time()
 
     async def user(index: int) -> None:
         session, connection = sessions[index], connections[index]
@@ -497,6 +499,7 @@ async def paced_polling(
 
     await asyncio.gather(*(user(index) for index in range(len(sessions))))
     run.seconds = loop.time() - start
+    run.client_cpu_ms = 1000 * (time.process_time() - client_cpu_start) / max(1, len(run.latencies_ms))
     run.missed = max(0, int(seconds * rate) - len(run.latencies_ms) - run.errors)
     for connection in connections:
         await connection.close()
@@ -683,6 +686,7 @@ def run_polling(stack: Stack, setup: dict, args: argparse.Namespace, rows: list[
             f"paced {label:8s}: {run.throughput:6.1f} req/s  p50 {fmt_ms(run.percentile(0.5))}  "
             f"p99 {fmt_ms(run.percentile(0.99))}  statuses {dict(sorted(run.statuses.items()))}  "
             f"errors {run.errors}  missed {run.missed}  server CPU {cpu_ms[label]:.2f} ms/request  "
+            f"client CPU {run.client_cpu_ms:.2f} ms/request  "
             f"load {os.getloadavg()[0]:.1f}"
         )
         wait_idle(master)
