@@ -1,61 +1,58 @@
 """Shared fixtures: an owner, a teammate (editor), a viewer and an outsider in another team.
 
-Every test runs behind a network guard: any connection to something other than loopback or a
-Unix socket fails the test, which is how the suite proves Vitrine never phones home.
+Every test runs behind a network guard (tests/netguard/), in this process and in every Python process
+it starts: a connection, datagram or name lookup that would leave the machine is refused, recorded, and
+fails the run at the end, which is how the suite proves Vitrine never phones home.
 """
 
 from __future__ import annotations
 
 import io
-import ipaddress
-import socket
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from PIL import Image
 
 from catalog.models import Membership, Product, ProductImage, Role, Team
+from tests.netguard import vitrine_netguard
 from tests.servers import make_stack, real_servers  # noqa: F401 - shared server fixtures (scale-out, faults)
 
 PASSWORD = "a-long-test-password-42"
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
 outbound_attempts: list[object] = []
 
-
-def _is_local(address: object) -> bool:
-    if isinstance(address, (str, bytes)):  # Unix socket path
-        return True
-    host = address[0] if isinstance(address, tuple) else address
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _guarded_connect(self: socket.socket, address):
-    if self.family != socket.AF_UNIX and not _is_local(address):
-        outbound_attempts.append(address)
-        raise ConnectionRefusedError(f"test network guard: outbound connection to {address!r} refused")
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self: socket.socket, address):
-    if self.family != socket.AF_UNIX and not _is_local(address):
-        outbound_attempts.append(address)
-        raise ConnectionRefusedError(f"test network guard: outbound connection to {address!r} refused")
-    return _real_connect_ex(self, address)
+# Python processes the suite starts load the same guard through tests/netguard/sitecustomize.py and
+# append what they refused to this file, read when the session ends.
+_NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
+_CHILD_LOG = Path(tempfile.gettempdir()) / f"vitrine-netguard-{os.getpid()}.log"
+_CHILD_LOG.unlink(missing_ok=True)
+os.environ[vitrine_netguard.LOG_VARIABLE] = str(_CHILD_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    part for part in (str(_NETGUARD_DIR), os.environ.get("PYTHONPATH", "")) if part
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def network_guard():
-    socket.socket.connect = _guarded_connect
-    socket.socket.connect_ex = _guarded_connect_ex
+    vitrine_netguard.install(outbound_attempts.append)
     yield outbound_attempts
-    socket.socket.connect = _real_connect
-    socket.socket.connect_ex = _real_connect_ex
+    vitrine_netguard.uninstall()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The privacy promise, checked over the whole run: fail it if anything tried to leave the machine."""
+    child_attempts = _CHILD_LOG.read_text(encoding="utf-8").splitlines() if _CHILD_LOG.exists() else []
+    _CHILD_LOG.unlink(missing_ok=True)
+    attempts = [str(attempt) for attempt in outbound_attempts] + child_attempts
+    if attempts and not hasattr(session.config, "workerinput"):
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("network guard: outbound attempts during the run:", red=True)
+            for attempt in attempts[:50]:
+                reporter.write_line(f"  {attempt}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
