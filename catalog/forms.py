@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.cache import cache
@@ -10,13 +11,25 @@ LOGIN_FAILURES_PER_ADDRESS = 20
 LOGIN_LOCKOUT_SECONDS = 15 * 60
 
 
+def client_address(request) -> str:
+    """The address of whoever sent the request, seen through `TRUSTED_PROXY_HOPS` reverse proxies."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    # Each trusted proxy appended the address it saw; the one our outermost proxy appended is the client.
+    return forwarded[-hops] if len(forwarded) >= hops else remote
+
+
 class ThrottledAuthenticationForm(AuthenticationForm):
     """Login that slows down password guessing: a few failures lock a username (and an address
     that tries many usernames) for a quarter of an hour, counted in the shared cache."""
 
     def _keys(self) -> list[tuple[str, int]]:
         username = (self.data.get("username") or "").strip().lower()[:150]
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else ""
         return [
             (f"login-failures:user:{username}", LOGIN_FAILURES_PER_USERNAME),
             (f"login-failures:addr:{address}", LOGIN_FAILURES_PER_ADDRESS),

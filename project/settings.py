@@ -304,6 +304,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies in front of Django that append the client's address to X-Forwarded-For. Behind one,
+# REMOTE_ADDR is the proxy, so login throttling per address would lock everybody out at once; with
+# hops set, the address that many proxies from the right is the client's (entries further left can be
+# forged by the client and are never used).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 if SECURE_HSTS_SECONDS == 0 and not DEBUG:
     # check --deploy flags a missing HSTS header; running without it must be a deliberate choice.
     SILENCED_SYSTEM_CHECKS = ["security.W004"]

@@ -320,3 +320,23 @@ def test_it_forgets_a_usernames_failures_after_a_good_login(owner):
     for _ in range(LOGIN_FAILURES_PER_USERNAME - 1):
         _login(Client(), "olivia", "wrong", address="203.0.113.9")
     assert _login(Client(), "olivia", PASSWORD, address="203.0.113.10").status_code == 302
+
+
+def test_it_counts_failures_per_client_behind_a_trusted_proxy(owner, settings):
+    from django.test import Client
+
+    from catalog.forms import LOGIN_FAILURES_PER_ADDRESS
+    from tests.conftest import PASSWORD
+
+    settings.TRUSTED_PROXY_HOPS = 1
+    proxy = "10.0.0.5"  # every request reaches Django from the proxy
+    for n in range(LOGIN_FAILURES_PER_ADDRESS):
+        # The client forges a left-hand entry; the proxy appends the address it really saw.
+        _login(
+            Client(), f"guess{n}", "nope", address=proxy, **{"X-Forwarded-For": f"192.0.2.{n}, 198.51.100.66"}
+        )
+    locked = _login(Client(), "olivia", PASSWORD, address=proxy, **{"X-Forwarded-For": "198.51.100.66"})
+    assert "Too many failed attempts" in locked.content.decode()
+    # Another customer behind the same proxy is not locked out with the guesser.
+    other = _login(Client(), "olivia", PASSWORD, address=proxy, **{"X-Forwarded-For": "203.0.113.50"})
+    assert other.status_code == 302
