@@ -1,5 +1,6 @@
 """Run the web server and a worker together, as `make run` does; Ctrl-C stops both."""
 
+import logging
 import signal
 import subprocess
 import sys
@@ -7,10 +8,12 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
 
 from processing.models import Job
 
 RECOVERY_INTERVAL_SECONDS = 30
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -47,9 +50,14 @@ class Command(BaseCommand):
                     self.stderr.write("A child process stopped; shutting down.")
                     break
                 if time.monotonic() >= next_recovery:
-                    Job.objects.recover_stale()
-                    Job.objects.delete_past_retention()
                     next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
+                    try:
+                        Job.objects.recover_stale()
+                        Job.objects.delete_past_retention()
+                    except DatabaseError:
+                        # A database restart must not take the web server and worker down with the sweep.
+                        logger.exception("recovery sweep failed; retrying in %s s", RECOVERY_INTERVAL_SECONDS)
+                        close_old_connections()
                 time.sleep(0.5)
         finally:
             for process in processes:
