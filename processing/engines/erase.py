@@ -72,6 +72,8 @@ DETECT_LONG_SIDE = 640
 # The product's box is looked at again at this scale (long side of the whole image) for small
 # print on it.
 DETECT_FINE_SIDE = 1024
+# Coarse lines at least this much on the product give way to the fine pass.
+FINE_REPLACES_ON_SUBJECT = 0.9
 # Below the package defaults (0.3 / 0.5) so faint watermarks are not dropped; the glyph mask
 # step rejects boxes with nothing in them.
 DET_THRESH, DET_BOX_THRESH = 0.2, 0.3
@@ -245,43 +247,36 @@ def detect_boxes(rgb: np.ndarray, subject: np.ndarray | None = None) -> list[Tex
     The whole image is seen at most DETECT_LONG_SIDE on the long side: large promo words and
     watermarks are found more reliably at that size than at a finer one, at a third of the cost.
     Small print on the product (which must be told apart from a watermark over it to be kept)
-    needs more pixels: with a `subject` mask, the part of the product's box where lines were
-    found is looked at again at DETECT_FINE_SIDE scale, and lines found there that the first
-    pass does not cover are added."""
+    needs more pixels: with a `subject` mask, the product's box is looked at again at
+    DETECT_FINE_SIDE scale; its lines replace the coarse lines lying on the product and fill
+    gaps elsewhere."""
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     height, width = rgb.shape[:2]
     boxes = _run_detector(bgr, DETECT_LONG_SIDE)
     if subject is None or not subject.any() or max(height, width) <= DETECT_LONG_SIDE:
         return boxes
-    # Only where a line found so far lies on the product: elsewhere small print is either not
-    # found at all (and so kept) or found whole.
-    sx0, sy0, sx1, sy1 = _mask_box(subject)
-    touching = []
-    for box in boxes:
-        bx0, by0 = np.floor(box.quad.min(axis=0)).astype(int)
-        bx1, by1 = np.ceil(box.quad.max(axis=0)).astype(int)
-        bx0, by0, bx1, by1 = max(bx0, sx0), max(by0, sy0), min(bx1, sx1), min(by1, sy1)
-        if bx1 > bx0 and by1 > by0 and subject[by0:by1, bx0:bx1].any():
-            touching.append((bx0, by0, bx1, by1))
-    if not touching:
-        return boxes
     pad = 16
-    x0, y0 = max(0, min(b[0] for b in touching) - pad), max(0, min(b[1] for b in touching) - pad)
-    x1, y1 = min(width, max(b[2] for b in touching) + pad), min(height, max(b[3] for b in touching) + pad)
+    x0, y0, x1, y1 = _mask_box(subject)
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)
     scale = min(1.0, DETECT_FINE_SIDE / max(height, width))
     limit = max(32, int(round(max(x1 - x0, y1 - y0) * scale)))
     if limit <= 32:
         return boxes
+    # On the product the fine lines replace the coarse ones (at 640 px a printed word and a
+    # watermark or product strokes next to it can merge into one line, or product details
+    # read as text); elsewhere they only fill gaps.
+    kept = []
+    for box in boxes:
+        inside = _poly_mask(subject.shape, box.quad)
+        if not inside.any() or float(subject[inside].mean()) < FINE_REPLACES_ON_SUBJECT:
+            kept.append(box)
     for box in _run_detector(np.ascontiguousarray(bgr[y0:y1, x0:x1]), limit):
         quad = box.quad + np.array([x0, y0], np.float32)
-        centre = quad.mean(axis=0)
-        if any(
-            cv2.pointPolygonTest(other.quad, (float(centre[0]), float(centre[1])), False) >= 0
-            for other in boxes
-        ):
+        centre = (float(quad[:, 0].mean()), float(quad[:, 1].mean()))
+        if any(cv2.pointPolygonTest(other.quad, centre, False) >= 0 for other in kept):
             continue
-        boxes.append(TextBox(quad, "", box.score))
-    return boxes
+        kept.append(TextBox(quad, "", box.score))
+    return kept
 
 
 def recognise(rgb: np.ndarray, boxes: list[TextBox]) -> None:
