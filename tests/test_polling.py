@@ -60,7 +60,7 @@ def test_it_honours_a_tag_only_in_the_session_it_was_sent_to(team, owner, teamma
     assert poll(client_for(outsider), job, etag).status_code == 404
     assert poll(Client(), job, etag).status_code == 302
     # A tampered tag (flipped to the editor's flag, or another digest) is just a miss.
-    forged = etag.replace("-e-", "-v-")
+    forged = etag.replace("-eu", "-vu")
     assert poll(client, job, forged).status_code == 200
     assert poll(client, job, etag[:-3] + '00"').status_code == 200
     # Logging out ends it: the same cookie and tag now lead to the login page.
@@ -121,6 +121,22 @@ def test_it_keys_the_token_on_role_and_layout(team, owner):
     assert viewer_response.status_code == 200 and "Cancel" not in viewer_response.content.decode()
     compact = poll(client_for(owner), job, owner_response["ETag"], data={"compact": "1"})
     assert compact.status_code == 200 and "Open the job page" in compact.content.decode()
+
+
+def test_it_stops_answering_304_once_the_member_leaves_the_team_or_changes_role(team, owner, teammate):
+    job = make_job(team, owner)
+    client = client_for(teammate)
+    etag = poll(client, job)["ETag"]
+    assert poll(client, job, etag).status_code == 304
+
+    teammate.memberships.filter(team=team).update(role=Role.VIEWER)
+    demoted = poll(client, job, etag)
+    assert demoted.status_code == 200 and "Cancel" not in demoted.content.decode()
+
+    teammate.memberships.filter(team=team).delete()
+    gone = poll(client, job, demoted["ETag"])
+    # No team left: the full view sends them to make one, and nothing of the job is answered.
+    assert gone.status_code == 302 and gone.url.endswith("/team/new/")
 
 
 def test_it_never_answers_the_full_page_with_304(team, owner):

@@ -19,7 +19,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.access import member_required, require_editor
-from catalog.models import ProductImage
+from catalog.models import Membership, ProductImage, Role
 from catalog.views import serve_stored_file
 
 from ..models import FINISHED_STATUSES, Job, JobItem, JobKind, Result, Status
@@ -99,27 +99,42 @@ class JobState(NamedTuple):
 
 
 @functools.cache
-def _job_state_sql(by_team: bool) -> str:
+def _job_state_sql(by_team: bool, by_member_roles: int = 0) -> str:
     quote = connection.ops.quote_name
     finished = ", ".join(["%s"] * len(FINISHED_STATUSES))
     job_table, item_table = quote(Job._meta.db_table), quote(JobItem._meta.db_table)
+    member_filter = ""
+    if by_member_roles:
+        roles = ", ".join(["%s"] * by_member_roles)
+        member_filter = (
+            f" AND EXISTS (SELECT 1 FROM {quote(Membership._meta.db_table)} m "  # noqa: S608
+            f"WHERE m.team_id = j.team_id AND m.user_id = %s AND m.role IN ({roles}))"
+        )
     # Only placeholders and the models' own table names are put into the text.
     return (
         "SELECT j.status, j.version, j.lease_expires_at < %s, COUNT(i.id), "  # noqa: S608
         f"SUM(CASE WHEN i.status IN ({finished}) THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN i.status = %s THEN 1 ELSE 0 END) "
         f"FROM {job_table} j LEFT JOIN {item_table} i ON i.job_id = j.id "
-        f"WHERE j.id = %s{' AND j.team_id = %s' if by_team else ''} "
+        f"WHERE j.id = %s{' AND j.team_id = %s' if by_team else ''}{member_filter} "
         "GROUP BY j.id, j.status, j.version, j.lease_expires_at"
     )
 
 
-def _job_state(pk: int, team_id: int | None) -> JobState | None:
-    """One small query, no ORM query building: polls come every 2 s from every open job page."""
+def _job_state(
+    pk: int, team_id: int | None, *, member: tuple[int, tuple[str, ...]] | None = None
+) -> JobState | None:
+    """One small query, no ORM query building: polls come every 2 s from every open job page.
+
+    `member` (a user id and the roles that user must still hold in the job's team) makes a job the
+    user may no longer see, or may now see differently, look missing.
+    """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [now, *FINISHED_STATUSES, Status.FAILED, pk, *([team_id] if team_id is not None else [])]
+    if member is not None:
+        params += [member[0], *member[1]]
     with connection.cursor() as cursor:
-        cursor.execute(_job_state_sql(team_id is not None), params)
+        cursor.execute(_job_state_sql(team_id is not None, len(member[1]) if member else 0), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -130,23 +145,33 @@ def _job_state(pk: int, team_id: int | None) -> JobState | None:
 
 
 _ETAG_SALT = "vitrine.processing.job-status-etag"
-_OUR_TAG = re.compile(r'^(?:W/)?"job(\d+)-\d+-([ev])-[0-9a-f]{24}"$')
+_OUR_TAG = re.compile(r'^(?:W/)?"job(\d+)-\d+-([ev])u(\d+)-[0-9a-f]{24}"$')
+# The roles a tag's e/v flag stands for: a change of role changes the fragment (its cancel button).
+_ROLES_OF_FLAG = {"e": (Role.OWNER.value, Role.EDITOR.value), "v": (Role.VIEWER.value,)}
 
 
 def _change_token(
-    request: HttpRequest, pk: int, state: JobState, *, compact: bool, can_edit: bool, session_key: str
+    request: HttpRequest,
+    pk: int,
+    state: JobState,
+    *,
+    compact: bool,
+    can_edit: bool,
+    user_id: int,
+    session_key: str,
 ) -> str:
     """A weak ETag for the status fragment: what it shows, to whom, signed for one session.
 
     `version` moves with every state change and every finished item; the item counts are in it
     too, so a change made without bumping the version still shows. Whether the member may edit
     decides the cancel button (the tag carries it as e/v), and the CSRF secret is baked into the
-    fragment's cancel form. The HMAC (SECRET_KEY) binds it all to the session it was sent to.
+    fragment's cancel form. The user id lets the fast path check the membership still holds. The
+    HMAC (SECRET_KEY) binds it all to the session it was sent to.
     """
     flag = "e" if can_edit else "v"
-    message = repr((session_key, pk, *state, flag, compact, request.META.get("CSRF_COOKIE", "")))
+    message = repr((session_key, user_id, pk, *state, flag, compact, request.META.get("CSRF_COOKIE", "")))
     digest = salted_hmac(_ETAG_SALT, message, algorithm="sha256").hexdigest()[:24]
-    return f'W/"job{pk}-{state.version}-{flag}-{digest}"'
+    return f'W/"job{pk}-{state.version}-{flag}u{user_id}-{digest}"'
 
 
 def _client_has(request: HttpRequest, etag: str) -> bool:
@@ -194,32 +219,31 @@ def _unchanged_since_last_poll(request: HttpRequest, pk: int) -> HttpResponse | 
     """The poll's fast path: a 304 from two small queries, or None and the full view decides.
 
     Only a tag this server signed for this session and this job, still matching the job's state,
-    earns the 304; the member was authorised when the tag was sent, a 304 carries nothing new, and
-    a session that logged out or expired is refused here. Anything else (first poll, a change, a
+    earns the 304, and only while the tag's user is still a member of the job's team with the same
+    kind of role; a session that logged out or expired is refused here. Anything else (first poll, a change, a
     stale lease to recover, no session cookie) goes through the full view with every check.
     """
     header = request.META.get("HTTP_IF_NONE_MATCH", "")
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
     if not header or not session_key:
         return None
-    flags = set()
+    claims = set()
     for tag in header.split(","):
         match = _OUR_TAG.match(tag.strip())
         if match and int(match.group(1)) == pk:
-            flags.add(match.group(2))
-    if not flags or not _session_alive(session_key):
+            claims.add((match.group(2), int(match.group(3))))
+    # A browser keeps one tag per URL; more than one claim is not a poll worth a fast answer.
+    if len(claims) != 1 or not _session_alive(session_key):
         return None
-    state = _job_state(pk, team_id=None)
+    ((flag, user_id),) = claims
+    state = _job_state(pk, team_id=None, member=(user_id, _ROLES_OF_FLAG[flag]))
     if state is None or state.lease_lapsed:
         return None
     compact = request.GET.get("compact") == "1"
-    for flag in sorted(flags):
-        etag = _change_token(
-            request, pk, state, compact=compact, can_edit=flag == "e", session_key=session_key
-        )
-        if _client_has(request, etag):
-            return _not_modified(etag)
-    return None
+    etag = _change_token(
+        request, pk, state, compact=compact, can_edit=flag == "e", user_id=user_id, session_key=session_key
+    )
+    return _not_modified(etag) if _client_has(request, etag) else None
 
 
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -243,7 +267,13 @@ def _job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     etag = None
     if request.htmx:
         token = functools.partial(
-            _change_token, request, pk, state, compact=compact, can_edit=request.membership.can_edit
+            _change_token,
+            request,
+            pk,
+            state,
+            compact=compact,
+            can_edit=request.membership.can_edit,
+            user_id=request.user.pk,
         )
         etag = token(session_key=request.session.session_key or "")
         if _client_has(request, etag):
