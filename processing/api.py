@@ -12,6 +12,7 @@ import binascii
 import fcntl
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -296,7 +297,52 @@ def run_sync_job(
     request_id: str,
     compute: Callable[[], ItemOutcome],
 ) -> Result:
-    """A synchronous call is recorded like any job: one item, run in this request, same states."""
+    """A synchronous call is recorded like any job: one item, run in this request, same states.
+
+    Each model run holds hundreds of megabytes, so the threads of one web process take turns
+    (`SYNC_ENGINE_CONCURRENCY` at a time) instead of all running at once: a burst of eight
+    concurrent cut-outs in one gunicorn process reached 3 GB. A call that waits too long for its
+    turn gets the dialect's rate-limit answer, before anything is recorded.
+    """
+    slots = _engine_slots()
+    if not slots.acquire(timeout=settings.SYNC_ENGINE_WAIT_SECONDS):
+        raise ApiProblem(RATE_LIMITED, "The image engines are busy. Try again shortly.")
+    try:
+        return _run_sync_job(
+            team=team,
+            kind=kind,
+            source_name=source_name,
+            job_params=job_params,
+            item_params=item_params,
+            request_id=request_id,
+            compute=compute,
+        )
+    finally:
+        slots.release()
+
+
+_slots_lock = threading.Lock()
+_slots: threading.BoundedSemaphore | None = None
+
+
+def _engine_slots() -> threading.BoundedSemaphore:
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(settings.SYNC_ENGINE_CONCURRENCY)
+        return _slots
+
+
+def _run_sync_job(
+    *,
+    team: Team,
+    kind: str,
+    source_name: str,
+    job_params: dict,
+    item_params: dict,
+    request_id: str,
+    compute: Callable[[], ItemOutcome],
+) -> Result:
     job = Job.objects.create_with_items(
         team=team,
         kind=kind,

@@ -271,6 +271,10 @@ CATALOG_PAGE_SIZE = env_int("CATALOG_PAGE_SIZE", 24, minimum=1)
 # HTTP API: queries per second per team (a team's own api_rate_limit overrides it) and the
 # window in which a repeated X-Ca-Nonce is refused.
 API_RATE_LIMIT_QPS = env_int("API_RATE_LIMIT_QPS", 5, minimum=1)
+# Synchronous API calls (cut-out, erase, scenes) that run a model at once in one web process, and how
+# long a call waits for its turn before it is answered with the rate-limit code.
+SYNC_ENGINE_CONCURRENCY = env_int("SYNC_ENGINE_CONCURRENCY", 1, minimum=1)
+SYNC_ENGINE_WAIT_SECONDS = env_float("SYNC_ENGINE_WAIT_SECONDS", 60.0, minimum=0.0)
 API_NONCE_TTL_SECONDS = env_int("API_NONCE_TTL_SECONDS", 900, minimum=60)
 # Fetching image URLs: only public addresses, unless a test lists a loopback host here.
 IMAGE_FETCH_ALLOWED_HOSTS = env_list("IMAGE_FETCH_ALLOWED_HOSTS", [])

@@ -269,3 +269,28 @@ def test_it_runs_an_async_batch_end_to_end_with_the_worker(api_token, settings):
     downloaded = Client().get(mug["results"][0].replace("http://testserver", ""))
     image = Image.open(io.BytesIO(b"".join(downloaded.streaming_content)))
     assert image.mode == "RGBA" and image.size == (600, 600)
+
+
+def test_it_answers_501_when_the_engines_stay_busy_and_records_nothing(api_token, settings):
+    from processing import api
+
+    settings.SYNC_ENGINE_WAIT_SECONDS = 0.05
+    slots = api._engine_slots()
+    held = 0
+    while slots.acquire(blocking=False):  # every slot taken, as by long-running calls in other threads
+        held += 1
+    try:
+        jobs_before = Job.objects.count()
+        answer = sync_call(
+            api_token, imageBase64=b64(make_product_photo()), backGroundType="WHITE_BACKGROUND"
+        ).json()
+        assert answer["resCode"] == 501 and answer["success"] is False
+        assert Job.objects.count() == jobs_before
+    finally:
+        for _ in range(held):
+            slots.release()
+    assert held >= 1
+    answer = sync_call(
+        api_token, imageBase64=b64(make_product_photo()), backGroundType="WHITE_BACKGROUND"
+    ).json()
+    assert answer["resCode"] == 200 and answer["success"] is True
