@@ -7,8 +7,8 @@ Every value can be overridden from the environment (or with gunicorn's own comma
 
 bench/load.py measures it. On 2 cores shared with other work, 2x4, 2x8 and 4x2 served job-status
 polls equally within the noise; more processes cost memory (each process that has run a synchronous
-cut-out keeps the model and its arenas, and every thread can run one at once: size threads with
-that in mind), more threads only more switching. Set CONN_MAX_AGE (e.g. 600) in production: opening
+cut-out keeps the model and its arenas; its threads take turns on the model, SYNC_ENGINE_CONCURRENCY
+at a time), more threads only more switching. Set CONN_MAX_AGE (e.g. 600) in production: opening
 the database per request was half the cost of a poll.
 """
 
