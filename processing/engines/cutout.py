@@ -13,8 +13,13 @@ Pipeline (each step is measured by bench/cutout.py; STEPS switches them off for 
    extent, so a product's thin stand reaching the edge does not disqualify it;
 3. split_fused: a subject fused with the furniture it stands on or leans against is split
    where the blob falls apart at high confidence, dropping the parts that run into the frame;
+   colour_split: when it does not fall apart, colour regions that run into the frame seed the
+   furniture and clearly different colours seed the product;
 4. refine: a second ISNet pass on a crop around the subject, at the crop's own resolution
    (capped), so the subject gets the model's full attention and the clutter is out of view;
+   fuse_passes: inside the chosen subject the two passes vote (mean), except in holes the
+   crop pass opened and where furniture was split off; cut_clutter: what pass 1 saw but left
+   out of the subject stays out;
 5. matte: clear enclosed background, guided-filter the matte at full resolution, estimate
    decontaminated foreground colours so edges show no halo on white;
 6. compose: white or transparent output, optionally fitted into a target size, with an
