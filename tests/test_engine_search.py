@@ -241,6 +241,15 @@ def test_it_adds_searches_removes_saves_and_loads(tmp_path, approx_threshold):
     assert back.search(vecs[42], 1)[0][0] == 1042
 
 
+def test_it_searches_a_loaded_approximate_index_as_widely_as_a_new_one(tmp_path):
+    # The HNSW beam width is not stored in the file: a reloaded team index must get the current setting.
+    idx = VectorIndex(16, approx_threshold=0)
+    idx.add(range(50), make_vectors(50, 16, seed=2))
+    idx.save(tmp_path / "t.index")
+    back = VectorIndex.load(tmp_path / "t.index", approx_threshold=0)
+    assert back._ann.expansion_search == VectorIndex(16).expansion_search >= 512
+
+
 def test_it_switches_to_the_approximate_index_past_the_threshold():
     dim = 16
     idx = VectorIndex(dim, approx_threshold=100)

@@ -10,6 +10,12 @@ the other two's float32, still recall@10 1.000 against exact float32 search), re
 hnswlib only marks deleted), memory-maps a saved file (`view=True`), and ships as one small wheel with no
 BLAS/OpenMP dependency.
 
+Search breadth: `expansion_search` (HNSW ef) is 512. On 100k images (200k vectors: the real dev catalog
+among synthetic vectors drawn from its own distribution) the engine's real query vectors found 0.954 /
+0.965 / 0.985 / 0.995 of the exact top 10 at ef 128 / 256 / 512 / 1024, for 1.5 / 2.2 / 7.3 / 14.4 ms per
+lookup on 2 busy cores (bench/search.py, "approx recall@10 @100k real queries"). Random synthetic
+vectors alone reach 1.000 at ef 128, so they overstate the recall of real embeddings.
+
 Scaling beyond one machine
 --------------------------
 - One index per team is the natural shard: a team's queries never touch another team's vectors, so teams
@@ -67,7 +73,7 @@ class VectorIndex:
         approx_threshold: int | None = DEFAULT_APPROX_THRESHOLD,
         connectivity: int = 16,
         expansion_add: int = 64,
-        expansion_search: int = 128,
+        expansion_search: int = 512,
     ) -> None:
         self.dim = dim
         self.approx_threshold = approx_threshold  # None: always exact; 0: always approximate
