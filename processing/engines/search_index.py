@@ -11,10 +11,11 @@ hnswlib only marks deleted), memory-maps a saved file (`view=True`), and ships a
 BLAS/OpenMP dependency.
 
 Search breadth: `expansion_search` (HNSW ef) is 512. On 100k images (200k vectors: the real dev catalog
-among synthetic vectors drawn from its own distribution) the engine's real query vectors found 0.954 /
-0.965 / 0.985 / 0.995 of the exact top 10 at ef 128 / 256 / 512 / 1024, for 1.5 / 2.2 / 7.3 / 14.4 ms per
-lookup on 2 busy cores (bench/search.py, "approx recall@10 @100k real queries"). Random synthetic
-vectors alone reach 1.000 at ef 128, so they overstate the recall of real embeddings.
+among synthetic vectors drawn from its own distribution) the engine's real query vectors found
+0.94-0.95 / 0.95-0.97 / 0.98-0.985 / 0.993-0.995 of the exact top 10 at ef 128 / 256 / 512 / 1024 (two
+runs; the threaded build is not deterministic), for about 2 / 3 / 6-7 / 10-14 ms per lookup on 2 busy
+cores (bench/search.py, "approx recall@10 @100k real queries"). Random synthetic vectors alone reach
+1.000 at ef 128, so they overstate the recall of real embeddings.
 
 Scaling beyond one machine
 --------------------------
