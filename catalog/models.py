@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -453,6 +453,9 @@ class SearchIndexState(models.Model):
 
     team_id = models.BigIntegerField(primary_key=True)
     version = models.BigIntegerField(default=0)
+    # The highest deletion version whose `SearchDeletion` row was pruned: an engine (or a saved index file)
+    # at a lower version can no longer replay the deletions it misses and must be rebuilt from the entries.
+    deletions_pruned_through = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"search index of team {self.team_id} at version {self.version}"
@@ -462,6 +465,40 @@ class SearchIndexState(models.Model):
         return cls.objects.filter(team_id=team_id).values_list("version", flat=True).first() or 0
 
     @classmethod
+    def current_and_pruned(cls, team_id: int) -> tuple[int, int]:
+        """The team's version and its `deletions_pruned_through`, read together in one query."""
+        row = cls.objects.filter(team_id=team_id).values_list("version", "deletions_pruned_through").first()
+        return (row[0], row[1]) if row is not None else (0, 0)
+
+    @classmethod
+    def pruned_through(cls, team_id: int) -> int:
+        return (
+            cls.objects.filter(team_id=team_id).values_list("deletions_pruned_through", flat=True).first()
+            or 0
+        )
+
+    @classmethod
+    def prune_deletions(cls, team_id: int, cutoff: datetime) -> int:
+        """Delete the team's deletion rows written before `cutoff` and raise its mark; returns rows deleted.
+
+        One transaction with the version row locked: writers (`bump`) queue behind it, every deletion
+        numbered up to the locked version is committed, and readers see the rows gone and the mark raised
+        together. Every row at or below the new mark goes, so "version <= mark" is exactly what is missing."""
+        with transaction.atomic():
+            cls.objects.get_or_create(team_id=team_id)
+            state = cls.objects.select_for_update().get(team_id=team_id)
+            through = SearchDeletion.objects.filter(team_id=team_id, created_at__lt=cutoff).aggregate(
+                through=models.Max("version")
+            )["through"]
+            if through is None:
+                return 0
+            deleted, _by_model = SearchDeletion.objects.filter(team_id=team_id, version__lte=through).delete()
+            if through > state.deletions_pruned_through:
+                state.deletions_pruned_through = through
+                state.save(update_fields=["deletions_pruned_through"])
+            return deleted
+
+    @classmethod
     def bump(cls, team_id: int) -> int:
         """Next version for the team; call inside the transaction that writes the change."""
         cls.objects.get_or_create(team_id=team_id)
@@ -469,16 +506,35 @@ class SearchIndexState(models.Model):
         return cls.objects.filter(team_id=team_id).values_list("version", flat=True).get()
 
 
+# How long a `SearchDeletion` row is kept. A process whose cached engine (or saved index file) is older than
+# the oldest kept row rebuilds it from the entries instead of replaying the deletions.
+SEARCH_DELETION_RETENTION = timedelta(days=7)
+
+
+class SearchDeletionQuerySet(models.QuerySet):
+    def prune(self, now: datetime | None = None, retention: timedelta = SEARCH_DELETION_RETENTION) -> int:
+        """For every team, delete the rows older than `retention` and raise its `deletions_pruned_through`
+        (one transaction per team, see `SearchIndexState.prune_deletions`); returns the rows deleted."""
+        cutoff = (now or timezone.now()) - retention
+        team_ids = self.filter(created_at__lt=cutoff).values_list("team_id", flat=True).distinct()
+        return sum(SearchIndexState.prune_deletions(team_id, cutoff) for team_id in sorted(team_ids))
+
+
 class SearchDeletion(models.Model):
-    """Log of images that left a team's index, so other processes can drop them from their caches."""
+    """Log of images that left a team's index, so other processes can drop them from their caches.
+
+    Pruned after `SEARCH_DELETION_RETENTION` by the maintenance loop (`SearchDeletion.objects.prune()`)."""
 
     team_id = models.BigIntegerField()
     image_id = models.BigIntegerField()
     version = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = SearchDeletionQuerySet.as_manager()
+
     class Meta:
-        indexes = [models.Index(fields=["team_id", "version"])]
+        # created_at: the maintenance sweep looks for rows past their retention every 30 s.
+        indexes = [models.Index(fields=["team_id", "version"]), models.Index(fields=["created_at"])]
 
     def __str__(self) -> str:
         return f"image {self.image_id} left team {self.team_id}'s index at version {self.version}"

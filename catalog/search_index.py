@@ -7,7 +7,9 @@ also leave a `SearchDeletion` row). Every process (web, worker, command) keeps a
 the team's version (one indexed lookup) and, when it moved, applies only the entries written and the
 images deleted since. Above the approximate threshold the index is also saved to
 `SEARCH_INDEX_DIR/team-<id>/v<version>.index`, so a restarted process loads the graph and replays the
-changes since instead of rebuilding it.
+changes since instead of rebuilding it. Deletion rows are pruned after a retention period
+(`SearchDeletion.objects.prune`), which raises the team's `deletions_pruned_through`: an engine or a saved
+file below that mark cannot replay the deletions it misses, so it is rebuilt from the entries instead.
 """
 
 from __future__ import annotations
@@ -208,11 +210,13 @@ def _entries(team_id: int) -> Any:
     return ImageSearchEntry.objects.filter(team_id=team_id, model_version=MODEL_VERSION)
 
 
-def _load(state: _TeamIndex, current: int) -> None:
-    """A saved index file not newer than the DB, else a rebuild from the entries."""
+def _load(state: _TeamIndex, current: int, pruned_through: int = 0) -> None:
+    """A saved index file not newer than the DB nor older than the pruned deletions, else a rebuild."""
     for version, path in reversed(_saved_files(state.team_id)):
         if version > current:
             continue  # written against a database that has since been reset; ignore it
+        if version < pruned_through:
+            break  # deletions it would need to replay were pruned (files are sorted: the rest are older)
         try:
             index = VectorIndex.load(path, approx_threshold=settings.SEARCH_APPROXIMATE_THRESHOLD)
         except (OSError, ValueError) as error:
@@ -221,6 +225,11 @@ def _load(state: _TeamIndex, current: int) -> None:
         state.engine = _new_engine(state.team_id, index)
         state.version = state.saved_version = version
         return
+    _rebuild(state, current)
+
+
+def _rebuild(state: _TeamIndex, current: int) -> None:
+    """A new engine from the team's entries, tagged with `current` (read before the entries)."""
     engine = _new_engine(state.team_id)
     batch: dict[int, ImageFeatures] = {}
     for image_id, blob in _entries(state.team_id).values_list("image_id", "vectors").iterator(_BUILD_CHUNK):
@@ -234,8 +243,9 @@ def _load(state: _TeamIndex, current: int) -> None:
     state.version = current
 
 
-def _apply_changes(state: _TeamIndex, current: int) -> int:
-    """Bring the engine from `state.version` to (at least) `current`; returns how many changes applied."""
+def _apply_changes(state: _TeamIndex, current: int) -> int | None:
+    """Bring the engine from `state.version` to (at least) `current`; returns how many changes applied, or
+    None (engine untouched) when deletions it needs were pruned meanwhile and it must be rebuilt."""
     engine = state.engine
     assert engine is not None
     removed = list(
@@ -243,6 +253,11 @@ def _apply_changes(state: _TeamIndex, current: int) -> int:
             "image_id", flat=True
         )
     )
+    # A pruning committed after the caller read the mark but before the query above took away rows this
+    # engine needs; pruning deletes the rows and raises the mark together, so reading the mark after the
+    # rows tells. (Only when something changed: the fast path stays one query.)
+    if state.version < SearchIndexState.pruned_through(state.team_id):
+        return None
     if removed:
         engine.remove(removed)
     changed = 0
@@ -285,7 +300,7 @@ def _maybe_save(state: _TeamIndex, force: bool = False) -> None:
 def engine_for_team(team: Team | int, *, save: bool = True) -> SearchEngine:
     """The team's engine, synced with the database (one query when nothing changed)."""
     team_id = team if isinstance(team, int) else team.pk
-    current = SearchIndexState.current(team_id)
+    current, pruned_through = SearchIndexState.current_and_pruned(team_id)
     with _engines_lock:
         state = _engines.get(team_id)
         if state is None:
@@ -294,12 +309,14 @@ def engine_for_team(team: Team | int, *, save: bool = True) -> SearchEngine:
         while len(_engines) > settings.SEARCH_ENGINE_CACHE_TEAMS:
             _engines.popitem(last=False)
     with state.lock:
-        if state.engine is None or current < state.version:
-            # A version going backwards means the database was restored: nothing cached can be trusted.
+        # A version going backwards means the database was restored: nothing cached can be trusted. An
+        # engine below the pruning mark misses deletions whose rows are gone: it cannot be brought up to date.
+        if state.engine is None or current < state.version or state.version < pruned_through:
             state.engine, state.version, state.saved_version = None, -1, -1
-            _load(state, current)
-        if state.version < current:
-            _apply_changes(state, current)
+            _load(state, current, pruned_through)
+        if state.version < current and _apply_changes(state, current) is None:
+            state.engine, state.version, state.saved_version = None, -1, -1
+            _rebuild(state, current)
         if save:
             _maybe_save(state, force=state.saved_version < 0)
         return state.engine  # type: ignore[return-value]

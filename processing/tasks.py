@@ -4,6 +4,8 @@ import time
 from django.db import DatabaseError, connection, connections
 from django.tasks import task
 
+from catalog.models import SearchDeletion
+
 from .models import Job
 
 logger = logging.getLogger(__name__)
@@ -58,4 +60,7 @@ def recover_stale_jobs_task() -> int:
 
 @task()
 def delete_expired_results_task() -> int:
-    return Job.objects.delete_past_retention()
+    expired = Job.objects.delete_past_retention()
+    # The same periodic maintenance drops search deletion records past their retention.
+    SearchDeletion.objects.prune()
+    return expired

@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
+from catalog.models import SearchDeletion
 from processing.models import Job
 from processing.tasks import wait_for_database
 
@@ -13,7 +14,7 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Requeue jobs whose worker died (lease expired), failing them after the last attempt; "
-        "and delete results past each team's retention period."
+        "delete results past each team's retention period, and prune old search deletion records."
     )
 
     def add_arguments(self, parser) -> None:
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             try:
                 recovered = Job.objects.recover_stale()
                 expired = Job.objects.delete_past_retention()
+                SearchDeletion.objects.prune()
             except DatabaseError:
                 if not loop:
                     raise

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
+from catalog.models import SearchDeletion
 from processing.models import Job
 
 RECOVERY_INTERVAL_SECONDS = 30
@@ -54,6 +55,7 @@ class Command(BaseCommand):
                     try:
                         Job.objects.recover_stale()
                         Job.objects.delete_past_retention()
+                        SearchDeletion.objects.prune()
                     except DatabaseError:
                         # A database restart must not take the web server and worker down with the sweep.
                         logger.exception("recovery sweep failed; retrying in %s s", RECOVERY_INTERVAL_SECONDS)
