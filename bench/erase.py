@@ -200,7 +200,7 @@ def main() -> None:
 
         labelled = {t: np.zeros(truth.shape, bool) for t in ALL}
         for element in result.elements:
-            labelled[element.type] |= element.mask
+            element.paint_into(labelled[element.type])
         for kind, pixels in per_type.items():
             covered[kind][0] += int((ours & pixels).sum())
             covered[kind][1] += int(pixels.sum())

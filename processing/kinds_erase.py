@@ -263,7 +263,8 @@ def detect_item(item: JobItem) -> ItemOutcome:
         "height": decoded.height,
         "subject": encode_rle_mask(subject > 127) if subject is not None else None,
         "elements": [
-            {**data, "index": index, "mask": encode_rle_mask(element.mask)}
+            # One image-size mask at a time, only while it is encoded.
+            {**data, "index": index, "mask": encode_rle_mask(element.full_mask(rgb.shape))}
             for index, (data, element) in enumerate(zip(listed, elements, strict=True))
         ],
     }

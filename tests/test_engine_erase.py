@@ -101,7 +101,7 @@ def make_type_mask(elements: tuple[erase.Element, ...], kind: int, shape: tuple[
     mask = np.zeros(shape, bool)
     for element in elements:
         if element.type == kind:
-            mask |= element.mask
+            element.paint_into(mask)
     return mask
 
 
@@ -186,7 +186,7 @@ def test_it_keeps_mask_tight_around_glyphs() -> None:
     x0, y0, x1, y1 = promo[0].box
     box_area = (x1 - x0) * (y1 - y0)
     # A loose box would mark every pixel; strokes plus a few pixels of fringe mark far fewer.
-    assert promo[0].mask.sum() < 0.8 * box_area
+    assert promo[0].local_mask.sum() < 0.8 * box_area
 
 
 def test_it_keeps_text_printed_on_the_product_when_only_the_background_is_cleaned() -> None:
@@ -207,6 +207,59 @@ def test_it_keeps_text_printed_on_the_product_when_only_the_background_is_cleane
         scene["image"], list(elements), scene["alpha"], erase.ALL_TYPES, erase.ALL_TYPES
     )
     assert (everything[printed] > 0).mean() >= 0.9
+
+
+def test_it_stores_each_element_mask_inside_its_box_only() -> None:
+    scene, elements = make_detected_scene()
+    shape = scene["image"].shape[:2]
+    assert elements
+    union = np.zeros(shape, bool)
+    for element in elements:
+        x0, y0, x1, y1 = element.box
+        # Box-local: never more than the box (not a full-image array per element).
+        assert element.local_mask.dtype == bool and element.local_mask.shape == (y1 - y0, x1 - x0)
+        assert element.local_mask.size < shape[0] * shape[1]
+        full = element.full_mask(shape)
+        # The full mask is what the element used to carry: its set pixels lie in the box, which is
+        # tight on them (x1, y1 exclusive), and match the stored pixels there.
+        assert full.shape == shape and full.any()
+        assert erase._mask_box(full) == element.box
+        assert np.array_equal(full[y0:y1, x0:x1], element.local_mask)
+        assert full.sum() == element.local_mask.sum()
+        assert np.array_equal(element.mask_in((0, 0, shape[1], shape[0])), full)
+        element.paint_into(union)
+    # Erasing every type is the union of the elements' full masks, as before.
+    everything = erase.build_removal_mask(
+        scene["image"], list(elements), scene["alpha"], erase.ALL_TYPES, erase.ALL_TYPES
+    )
+    assert np.array_equal(everything, union.astype(np.uint8) * 255)
+
+
+def test_it_combines_box_local_masks_as_full_masks_would() -> None:
+    rng = np.random.default_rng(11)
+    height, width = 60, 80
+    whole = (0, 0, width, height)
+
+    def make_patch() -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray]:
+        full = np.zeros((height, width), bool)
+        x0, y0 = int(rng.integers(3, width)), int(rng.integers(5, height))
+        full[y0 : y0 + int(rng.integers(1, 30)), x0 : x0 + int(rng.integers(1, 30))] = True
+        full &= rng.random((height, width)) > 0.4
+        # Cut from a window whose corner is (3, 5): nothing is set above or left of it.
+        box, local = erase._tight(full[5:, 3:], 3, 5)
+        assert box == (erase._mask_box(full) if full.any() else (0, 0, 0, 0))
+        assert local.shape == (box[3] - box[1], box[2] - box[0])
+        assert np.array_equal(erase._window_of(box, local, whole), full)
+        return full, box, local
+
+    for _ in range(60):
+        a, box_a, local_a = make_patch()
+        b, box_b, local_b = make_patch()
+        box, local = erase._union(box_a, local_a, box_b, local_b)
+        assert np.array_equal(erase._window_of(box, local, whole), a | b)
+        assert box == (erase._mask_box(a | b) if (a | b).any() else (0, 0, 0, 0))
+        assert erase._overlap(box_a, local_a, box_b, local_b) == (a & b).sum()
+        assert np.array_equal(erase._window_of(box_a, local_a, (10, 7, 50, 44)), a[7:44, 10:50])
 
 
 def make_stamp_scene(rings: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -236,10 +289,11 @@ def test_it_finds_a_round_stamp_and_masks_its_rings() -> None:
     elements = erase.detect_elements(image, alpha)
     stamps = [element for element in elements if element.features.get("stamp")]
     assert len(stamps) == 1 and stamps[0].type == erase.SEMI_TRANSPARENT and not stamps[0].on_subject
-    covered = (stamps[0].mask & rings).sum() / rings.sum()
+    stamp = stamps[0].full_mask(rings.shape)
+    covered = (stamp & rings).sum() / rings.sum()
     assert covered >= 0.9, f"the stamp mask covers {covered:.2f} of the ring pixels"
     near_rings = cv2.dilate(rings.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
-    assert (stamps[0].mask & near_rings).sum() >= 0.9 * stamps[0].mask.sum()
+    assert (stamp & near_rings).sum() >= 0.9 * stamp.sum()
 
 
 def test_it_does_not_take_a_single_circle_for_a_stamp() -> None:

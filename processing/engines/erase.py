@@ -146,20 +146,49 @@ class TextBox:
     score: float
 
 
+# x0, y0, x1, y1 (exclusive) in image pixels.
+Box = tuple[int, int, int, int]
+
+
 @dataclass
 class Element:
+    """One removable element. Its pixel mask is stored only inside `box` (a full-size mask per
+    element would cost height x width bytes each: 9 MB on a 3000 px photo); `full_mask` and
+    `paint_into` give it at image size when needed."""
+
     type: int
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) of the mask
+    box: Box  # x0, y0, x1, y1 (exclusive) of the mask's set pixels
     polygon: list[tuple[float, float]]
     text: str
     confidence: float
     on_subject: bool
-    mask: np.ndarray = field(repr=False)  # bool HxW, full image
+    local_mask: np.ndarray = field(repr=False)  # bool (y1 - y0) x (x1 - x0): the mask inside `box`
     features: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = self.box
+        if self.local_mask.shape != (y1 - y0, x1 - x0):
+            raise ValueError(f"local_mask shape {self.local_mask.shape} does not match box {self.box}")
 
     @property
     def type_name(self) -> str:
         return TYPE_NAMES[self.type]
+
+    def paint_into(self, canvas: np.ndarray) -> None:
+        """Set the element's pixels in a bool HxW image-size canvas (or-ed in, nothing cleared)."""
+        x0, y0, x1, y1 = self.box
+        canvas[y0:y1, x0:x1] |= self.local_mask
+
+    def full_mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The element's pixels as a new bool HxW mask for an image of `shape` (height, width, ...).
+        Image size: build it when needed and let it go."""
+        mask = np.zeros(shape[:2], bool)
+        self.paint_into(mask)
+        return mask
+
+    def mask_in(self, window: Box) -> np.ndarray:
+        """The element's pixels inside `window` (x0, y0, x1, y1 exclusive), as a new bool array."""
+        return _window_of(self.box, self.local_mask, window)
 
 
 @dataclass
@@ -348,10 +377,72 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     return filled.astype(bool)
 
 
-def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+def _mask_box(mask: np.ndarray) -> Box:
     """x0, y0, x1, y1 (exclusive) of the set pixels of a non-empty bool mask."""
     x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
     return (int(x), int(y), int(x + w), int(y + h))
+
+
+# Masks are kept box-local: a box (x0, y0, x1, y1 exclusive, image pixels) and a bool array of
+# its shape. These helpers never build an image-size array.
+
+
+def _tight(mask: np.ndarray, x0: int = 0, y0: int = 0) -> tuple[Box, np.ndarray]:
+    """A bool mask lying in a window whose top-left corner is (x0, y0), cut down to its set
+    pixels: their box in image pixels and a copy of the mask inside it (a copy, so the window's
+    array is not kept alive). Empty: box (0, 0, 0, 0), as `_mask_box` of an empty mask."""
+    if mask.size == 0:
+        return (0, 0, 0, 0), np.zeros((0, 0), bool)
+    bx0, by0, bx1, by1 = _mask_box(mask)
+    if bx1 == bx0 or by1 == by0:
+        return (0, 0, 0, 0), np.zeros((0, 0), bool)
+    x0, y0 = int(x0), int(y0)
+    return (x0 + bx0, y0 + by0, x0 + bx1, y0 + by1), mask[by0:by1, bx0:bx1].copy()
+
+
+def _window_of(box: Box, local: np.ndarray, window: Box) -> np.ndarray:
+    """A box-local mask seen through `window`: a new bool array of the window's shape."""
+    wx0, wy0, wx1, wy1 = (int(v) for v in window)
+    out = np.zeros((max(0, wy1 - wy0), max(0, wx1 - wx0)), bool)
+    x0, y0, x1, y1 = box
+    ix0, iy0, ix1, iy1 = max(x0, wx0), max(y0, wy0), min(x1, wx1), min(y1, wy1)
+    if ix0 < ix1 and iy0 < iy1:
+        out[iy0 - wy0 : iy1 - wy0, ix0 - wx0 : ix1 - wx0] = local[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
+    return out
+
+
+def _union(box_a: Box, a: np.ndarray, box_b: Box, b: np.ndarray) -> tuple[Box, np.ndarray]:
+    """Pixels set in either box-local mask, as a box-local mask tight on its set pixels."""
+    if not b.size:
+        return _tight(a, box_a[0], box_a[1])
+    if not a.size:
+        return _tight(b, box_b[0], box_b[1])
+    window = (
+        min(box_a[0], box_b[0]),
+        min(box_a[1], box_b[1]),
+        max(box_a[2], box_b[2]),
+        max(box_a[3], box_b[3]),
+    )
+    merged = _window_of(box_a, a, window)
+    merged |= _window_of(box_b, b, window)
+    return _tight(merged, window[0], window[1])
+
+
+def _overlap(box_a: Box, a: np.ndarray, box_b: Box, b: np.ndarray) -> int:
+    """Number of pixels set in both box-local masks."""
+    ix0, iy0 = max(box_a[0], box_b[0]), max(box_a[1], box_b[1])
+    ix1, iy1 = min(box_a[2], box_b[2]), min(box_a[3], box_b[3])
+    if ix0 >= ix1 or iy0 >= iy1:
+        return 0
+    window = (ix0, iy0, ix1, iy1)
+    return int((_window_of(box_a, a, window) & _window_of(box_b, b, window)).sum())
+
+
+def _share_on(subject: np.ndarray, box: Box, local: np.ndarray) -> float:
+    """Share of a box-local mask's pixels that lie on the subject (NaN when it has none, as the
+    mean of an empty selection)."""
+    x0, y0, x1, y1 = box
+    return float(subject[y0:y1, x0:x1][local].mean())
 
 
 def _normalise_text(text: str) -> str:
@@ -363,7 +454,8 @@ def _normalise_text(text: str) -> str:
 
 @dataclass
 class _Glyphs:
-    mask: np.ndarray  # bool, full image
+    box: Box  # of the set pixels of `mask`
+    mask: np.ndarray  # bool, inside `box`
     contrast: float  # typical colour distance (Lab) of glyph pixels from the background
     coverage: float  # glyph pixels / text box pixels
     height: float
@@ -426,14 +518,13 @@ def _glyph_mask(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> _Glyphs |
     weak = (distance > max(3.0, GLYPH_WEAK * threshold)) & near
     glyphs = cv2.dilate((strong | weak).astype(np.uint8), _disk(grow)).astype(bool)
     glyphs &= _poly_mask(shape, _grown_quad(quad, pad + grow), (x0, y0))
-    full = np.zeros((height, width), bool)
-    full[y0:y1, x0:x1] = glyphs
-    return _Glyphs(full, contrast, float(strong.sum() / max(1, inner.sum())), text_h)
+    box, local = _tight(glyphs, x0, y0)
+    return _Glyphs(box, local, contrast, float(strong.sum() / max(1, inner.sum())), text_h)
 
 
-def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
-    """The uniform coloured shape that encloses a text line (banner, badge, label, ribbon), or
-    None when the text sits on the open background."""
+def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> tuple[Box, np.ndarray] | None:
+    """The uniform coloured shape that encloses a text line (banner, badge, label, ribbon), as a
+    box and the mask inside it, or None when the text sits on the open background."""
     text_h = _text_height(quad)
     # A thin ring just outside the detector's box, then one just inside it: the detector's box
     # can overshoot a tight label.
@@ -446,7 +537,7 @@ def _colour_block(rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray) -> np.ndar
 
 def _block_from_ring(
     rgb: np.ndarray, lab: np.ndarray, quad: np.ndarray, outer_pad: float, inner_pad: float
-) -> np.ndarray | None:
+) -> tuple[Box, np.ndarray] | None:
     """Work in a window around the line (a banner is rarely much larger than its text); only
     when the shape runs into the window's edge is the whole frame searched."""
     height, width = rgb.shape[:2]
@@ -472,8 +563,10 @@ def _block_in_window(
     quad: np.ndarray,
     outer_pad: float,
     inner_pad: float,
-    window: tuple[int, int, int, int],
-) -> tuple[np.ndarray, bool] | None:
+    window: Box,
+) -> tuple[tuple[Box, np.ndarray], bool] | None:
+    """The block as a box-local mask, and whether it runs into the window's edge (then the mask
+    is the flood region inside the window, untrimmed, and only the flag matters)."""
     full_height, full_width = rgb.shape[:2]
     wx0, wy0, wx1, wy1 = window
     crop = rgb[wy0:wy1, wx0:wx1].copy()
@@ -517,7 +610,7 @@ def _block_in_window(
         or (wy1 < full_height and region[-1].any())
     )
     if touches:
-        return region, True
+        return (window, region), True
     region = _fill_holes(cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_CLOSE, _disk(2)).astype(bool))
     if region.sum() < 1.15 * text_area:
         return None
@@ -538,9 +631,7 @@ def _block_in_window(
             return None
     # Anti-aliased block edges.
     grown = cv2.dilate(region.astype(np.uint8), _disk(BLOCK_EDGE)).astype(bool)
-    full = np.zeros((full_height, full_width), bool)
-    full[wy0:wy1, wx0:wx1] = grown
-    return full, False
+    return _tight(grown, wx0, wy0), False
 
 
 # --- round stamps -------------------------------------------------------------------------
@@ -550,7 +641,8 @@ def _block_in_window(
 class _Stamp:
     center: tuple[float, float]  # full-resolution pixels
     rings: list[tuple[float, float]]  # (inner, outer) radius of each ring band, full resolution
-    mask: np.ndarray  # bool HxW: the ring bands, grown over their anti-aliased edges
+    box: Box  # of the set pixels of `mask`
+    mask: np.ndarray  # bool, inside `box`: the ring bands, grown over their anti-aliased edges
 
 
 def _ring_profile(lab: np.ndarray, center: tuple[float, float], radius: int) -> np.ndarray:
@@ -744,18 +836,24 @@ def _find_stamps(
             continue
         full_centre = ((centre[0] + 0.5) / scale - 0.5, (centre[1] + 0.5) / scale - 0.5)
         pad = 0.5 / scale + STAMP_EDGE_PAD
-        ys, xs = np.ogrid[:height, :width]
+        full_rings = [(inner / scale - pad, outer / scale + pad) for inner, outer in rings]
+        # Only the square around the outer ring can hold ring pixels (a pixel of margin beyond
+        # it): distances are worked out there, not over the whole frame.
+        reach = max(r1 for _, r1 in full_rings)
+        x0 = min(width, max(0, int(np.floor(full_centre[0] - reach)) - 1))
+        y0 = min(height, max(0, int(np.floor(full_centre[1] - reach)) - 1))
+        x1 = max(x0, min(width, int(np.ceil(full_centre[0] + reach)) + 2))
+        y1 = max(y0, min(height, int(np.ceil(full_centre[1] + reach)) + 2))
+        ys, xs = np.ogrid[y0:y1, x0:x1]
         distance = np.sqrt((xs - full_centre[0]) ** 2 + (ys - full_centre[1]) ** 2)
-        mask = np.zeros((height, width), bool)
-        full_rings = []
-        for inner, outer in rings:
-            r0, r1 = inner / scale - pad, outer / scale + pad
+        mask = np.zeros((y1 - y0, x1 - x0), bool)
+        for r0, r1 in full_rings:
             mask |= (distance >= r0) & (distance <= r1)
-            full_rings.append((r0, r1))
         # A ring that is mostly product is the product's own outline or rim.
-        if subject is not None and subject[mask].mean() > STAMP_MAX_ON_SUBJECT:
+        if subject is not None and subject[y0:y1, x0:x1][mask].mean() > STAMP_MAX_ON_SUBJECT:
             continue
-        stamps.append(_Stamp(full_centre, full_rings, mask))
+        box, local = _tight(mask, x0, y0)
+        stamps.append(_Stamp(full_centre, full_rings, box, local))
     return stamps
 
 
@@ -889,15 +987,16 @@ def detect_elements(
             chord = _chord_quad(boxes[index].quad, stamp.center, 0.95 * inner)
             extended = _glyph_mask(rgb, lab, chord) if chord is not None else None
             if extended is not None:
-                glyph_list[index].mask |= extended.mask
+                glyphs = glyph_list[index]
+                glyphs.box, glyphs.mask = _union(glyphs.box, glyphs.mask, extended.box, extended.mask)
         repeated.update(members)
-    blocks: list[np.ndarray | None] = []
+    blocks: list[tuple[Box, np.ndarray] | None] = []
     for index, text_box in enumerate(boxes):
         block = None
         # Tiles of a faint repeated watermark are not banner text: skip the costly block search.
         if index not in repeated or glyph_list[index].contrast >= 1.6 * FAINT_CONTRAST:
             block = _colour_block(rgb, lab, text_box.quad)
-        if block is not None and subject is not None and subject[block].mean() > BLOCK_MAX_ON_SUBJECT:
+        if block is not None and subject is not None and _share_on(subject, *block) > BLOCK_MAX_ON_SUBJECT:
             block = None
         blocks.append(block)
     to_read = [index for index in range(len(boxes)) if index not in repeated and blocks[index] is None]
@@ -930,9 +1029,10 @@ def detect_elements(
     for index, text_box in enumerate(boxes):
         glyphs = glyph_list[index]
         block = blocks[index]
-        mask = glyphs.mask | block if block is not None else glyphs.mask
-        box = _mask_box(mask)
-        inside = float(subject[mask].mean()) if subject is not None else 0.0
+        box, mask = (
+            _union(glyphs.box, glyphs.mask, *block) if block is not None else (glyphs.box, glyphs.mask)
+        )
+        inside = _share_on(subject, box, mask) if subject is not None else 0.0
         text = text_box.text.strip()
         angle = _text_angle(text_box.quad)
         small = glyphs.height <= 0.05 * min(width, height)
@@ -970,7 +1070,7 @@ def detect_elements(
                 text=text,
                 confidence=text_box.score,
                 on_subject=on_subject,
-                mask=mask,
+                local_mask=mask,
                 features=features,
             )
         )
@@ -980,7 +1080,7 @@ def detect_elements(
         elements.append(
             Element(
                 type=SEMI_TRANSPARENT,
-                box=_mask_box(stamp.mask),
+                box=stamp.box,
                 polygon=[
                     (x - outer, y - outer),
                     (x + outer, y - outer),
@@ -990,7 +1090,7 @@ def detect_elements(
                 text=text,
                 confidence=1.0,
                 on_subject=False,
-                mask=stamp.mask,
+                local_mask=stamp.mask,
                 features={"stamp": 1.0, "rings": float(len(stamp.rings))},
             )
         )
@@ -1000,10 +1100,10 @@ def detect_elements(
 def _drop(
     boxes: list[TextBox],
     glyph_list: list[_Glyphs],
-    blocks: list[np.ndarray | None],
+    blocks: list[tuple[Box, np.ndarray] | None],
     repeated: set[int],
     dropped: set[int],
-) -> tuple[list[TextBox], list[_Glyphs], list[np.ndarray | None], set[int]]:
+) -> tuple[list[TextBox], list[_Glyphs], list[tuple[Box, np.ndarray] | None], set[int]]:
     kept = [i for i in range(len(boxes)) if i not in dropped]
     renumber = {old: new for new, old in enumerate(kept)}
     return (
@@ -1022,11 +1122,12 @@ def _merge_blocks(elements: list[Element]) -> list[Element]:
             for other in merged:
                 if other.type != COLOUR_BLOCK:
                     continue
-                overlap = (other.mask & element.mask).sum()
-                if overlap > 0.5 * min(other.mask.sum(), element.mask.sum()):
-                    other.mask |= element.mask
+                overlap = _overlap(other.box, other.local_mask, element.box, element.local_mask)
+                if overlap > 0.5 * min(other.local_mask.sum(), element.local_mask.sum()):
+                    other.box, other.local_mask = _union(
+                        other.box, other.local_mask, element.box, element.local_mask
+                    )
                     other.text = f"{other.text}\n{element.text}".strip()
-                    other.box = _mask_box(other.mask)
                     other.confidence = max(other.confidence, element.confidence)
                     break
             else:
@@ -1047,10 +1148,10 @@ def _type_set(types: set[int] | frozenset[int] | list[int] | tuple[int, ...] | N
     return chosen
 
 
-def _same_line_glyphs(rgb: np.ndarray, element: Element) -> np.ndarray:
+def _same_line_glyphs(rgb: np.ndarray, element: Element) -> tuple[Box, np.ndarray] | None:
     """Pixels of the text colour along a kept printed line, a few letter heights beyond its
     ends: a watermark stroke crossing the line can hide some of its letters from the detector,
-    and those must be kept too."""
+    and those must be kept too. A window (box) and the pixels inside it, or None."""
     height, width = rgb.shape[:2]
     quad = np.asarray(element.polygon, np.float32)
     (cx, cy), (w, h), angle = cv2.minAreaRect(quad)
@@ -1063,24 +1164,23 @@ def _same_line_glyphs(rgb: np.ndarray, element: Element) -> np.ndarray:
     x0, y0 = np.maximum(np.floor(band.min(axis=0)).astype(int) - 2, 0)
     x1, y1 = np.ceil(band.max(axis=0)).astype(int) + 2
     x1, y1 = min(width, x1), min(height, y1)
-    found = np.zeros((height, width), bool)
     if x1 - x0 < 2 or y1 - y0 < 2:
-        return found
+        return None
+    window = (int(x0), int(y0), int(x1), int(y1))
     lab = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2LAB).astype(np.float32)
-    mine = element.mask[y0:y1, x0:x1]
+    mine = element.mask_in(window)
     inside = _poly_mask(mine.shape, band, (x0, y0))
     around = inside & ~cv2.dilate(mine.astype(np.uint8), _disk(2)).astype(bool)
     if mine.sum() < 6 or around.sum() < 6:
-        return found
+        return None
     background = np.median(lab[around], axis=0)
     distance = np.linalg.norm(lab[mine] - background, axis=1)
     ink = np.median(lab[mine][distance >= np.median(distance)], axis=0)
     if np.linalg.norm(ink - background) < 20:
-        return found
+        return None
     same = (np.linalg.norm(lab - ink, axis=2) < KEEP_INK_DISTANCE) & inside
     same = cv2.dilate(same.astype(np.uint8), _disk(1)).astype(bool) & inside
-    found[y0:y1, x0:x1] = same
-    return found
+    return window, same
 
 
 def build_removal_mask(
@@ -1102,11 +1202,14 @@ def build_removal_mask(
     for element in elements:
         chosen = on_types if element.on_subject else off_types
         if element.type in chosen:
-            erase |= element.mask
+            element.paint_into(erase)
         elif element.on_subject:
-            keep |= element.mask
+            element.paint_into(keep)
             if erase.any():
-                keep |= _same_line_glyphs(rgb, element)
+                found = _same_line_glyphs(rgb, element)
+                if found is not None:
+                    (x0, y0, x1, y1), same = found
+                    keep[y0:y1, x0:x1] |= same
     if subject_alpha is not None and keep.any():
         erase &= ~cv2.dilate(keep.astype(np.uint8), _disk(KEEP_MARGIN)).astype(bool)
     return erase.astype(np.uint8) * 255
