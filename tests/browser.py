@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, connections
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -85,6 +85,10 @@ def chromium_page():
             assert not violations, f"Content Security Policy violations: {violations}"
         finally:
             browser.close()
+            # While Playwright's event loop runs, Django keeps this thread's connections per context,
+            # so queries made inside this block opened their own; close them here, or the session's
+            # test database cannot be dropped on PostgreSQL ("being accessed by other users").
+            connections.close_all()
 
 
 def wait_until(page, expression: str, timeout_ms: int = 30_000, interval_ms: int = 100) -> None:
