@@ -517,7 +517,13 @@ class SearchDeletionQuerySet(models.QuerySet):
         (one transaction per team, see `SearchIndexState.prune_deletions`); returns the rows deleted."""
         cutoff = (now or timezone.now()) - retention
         team_ids = self.filter(created_at__lt=cutoff).values_list("team_id", flat=True).distinct()
-        return sum(SearchIndexState.prune_deletions(team_id, cutoff) for team_id in sorted(team_ids))
+        deleted = sum(SearchIndexState.prune_deletions(team_id, cutoff) for team_id in sorted(team_ids))
+        # A deleted team's version row outlives it (it is keyed by a plain id); once its last deletion
+        # row is pruned nothing can need it: team ids are never reused.
+        SearchIndexState.objects.exclude(team_id__in=Team.objects.values("pk")).exclude(
+            team_id__in=self.values("team_id")
+        ).delete()
+        return deleted
 
 
 class SearchDeletion(models.Model):

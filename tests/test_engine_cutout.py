@@ -218,7 +218,7 @@ def test_it_rejects_an_unknown_background(known_matte):
 # --- selection, splitting and passes, on synthetic probability maps (no model) ---------------
 
 
-def test_a_thin_stand_reaching_the_frame_does_not_count_as_running_into_it():
+def test_it_does_not_count_a_thin_stand_reaching_the_frame_as_running_into_it():
     prob = np.zeros((400, 400), np.float32)
     prob[150:300, 120:280] = 1.0  # the product's body
     prob[300:400, 198:202] = 1.0  # its thin stand, down to the bottom edge
@@ -271,7 +271,7 @@ def test_it_does_not_split_a_blob_in_view_by_colour():
     assert dropped is None and (subject == (prob >= 0.5)).all()
 
 
-def test_a_separate_piece_is_not_a_hole_unless_it_matches_its_own_surroundings():
+def test_it_clears_a_separate_piece_only_when_it_matches_its_own_surroundings():
     rgb = np.full((300, 300, 3), 230, np.uint8)
     prob = np.zeros((300, 300), np.float32)
     prob[60:200, 60:180] = 1.0  # a stick
@@ -294,7 +294,7 @@ def test_it_leaves_a_lone_product_whole():
 
 
 @pytest.mark.parametrize("size", [(300, 200), (900, 1400), (2000, 600), (5000, 5000)])
-def test_the_crop_pass_stays_within_its_budget(size):
+def test_it_keeps_the_crop_pass_within_its_budget(size):
     width, height = cutout.refine_input_size(*size)
     assert width % 32 == 0 and height % 32 == 0
     assert width * height <= cutout.REFINE_MAX_PIXELS

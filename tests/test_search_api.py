@@ -299,7 +299,7 @@ def test_it_never_returns_another_teams_products(shop):
     assert Product.objects.filter(sku="SKU-1").exists()
 
 
-def test_deleting_a_product_in_the_studio_drops_it_from_results(shop, owner):
+def test_it_drops_a_product_deleted_in_the_studio_from_results(shop, owner):
     _status, before = search(shop)
     assert before["Auctions"][0]["ProductId"] == "SKU-1"
     client = Client()
@@ -352,7 +352,7 @@ def test_it_adds_searches_and_deletes_images(shop):
     assert body["Auctions"] == []
 
 
-def test_delete_image_by_pic_name_keeps_the_rest_of_the_product(shop):
+def test_it_keeps_the_rest_of_the_product_when_deleting_by_pic_name(shop):
     product = shop["products"][0]
     add_indexed_image(shop["team"], product, 7, name="side.jpg")
     status, body = call(

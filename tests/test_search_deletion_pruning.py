@@ -74,7 +74,32 @@ def test_it_honours_the_retention_it_is_given(team):
     assert pruned_through(team.pk) == kept.version
 
 
-def test_the_maintenance_sweep_prunes(team):
+def test_it_forgets_a_deleted_teams_version_once_its_deletions_are_pruned(team, outsider):
+    gone = Team.objects.exclude(pk=team.pk).get()
+    record_deletion(gone.pk, 201, age=OLD)
+    record_deletion(team.pk, 101, age=OLD)
+    gone_id = gone.pk
+    gone.delete()
+    assert SearchIndexState.objects.filter(team_id=gone_id).exists()
+
+    SearchDeletion.objects.prune()
+
+    assert not SearchIndexState.objects.filter(team_id=gone_id).exists()
+    assert SearchIndexState.objects.filter(team_id=team.pk).exists()  # a live team keeps its row
+
+
+def test_it_keeps_a_deleted_teams_version_while_its_recent_deletions_remain(team, outsider):
+    gone = Team.objects.exclude(pk=team.pk).get()
+    record_deletion(gone.pk, 201, age=timedelta(days=1))
+    gone_id = gone.pk
+    gone.delete()
+
+    SearchDeletion.objects.prune()
+
+    assert SearchIndexState.objects.filter(team_id=gone_id).exists()
+
+
+def test_it_prunes_in_the_maintenance_sweep(team):
     record_deletion(team.pk, 101, age=OLD)
     call_command("recover_jobs", stdout=io.StringIO())
     assert not SearchDeletion.objects.exists()
@@ -82,7 +107,7 @@ def test_the_maintenance_sweep_prunes(team):
 
 
 # ---- engines and saved files older than the mark ---------------------------------------------------------------
-def test_a_cached_engine_older_than_the_mark_is_rebuilt(team, catalog, django_assert_num_queries):
+def test_it_rebuilds_a_cached_engine_older_than_the_mark(team, catalog, django_assert_num_queries):
     stale = search_index.engine_for_team(team)
     gone = catalog[1].pk
     catalog[1].product.delete()  # another process deletes it; its deletion row is then pruned
@@ -101,7 +126,9 @@ def test_a_cached_engine_older_than_the_mark_is_rebuilt(team, catalog, django_as
         assert search_index.engine_for_team(team) is engine
 
 
-def test_a_pruning_between_reading_the_mark_and_the_deletions_still_rebuilds(team, catalog, monkeypatch):
+def test_it_rebuilds_when_a_pruning_lands_between_reading_the_mark_and_the_deletions(
+    team, catalog, monkeypatch
+):
     stale = search_index.engine_for_team(team)
     gone = catalog[0].pk
     catalog[0].product.delete()
@@ -119,7 +146,7 @@ def test_a_pruning_between_reading_the_mark_and_the_deletions_still_rebuilds(tea
     assert gone * 2 not in engine.index and len(engine.index) == 4
 
 
-def test_a_saved_index_file_older_than_the_mark_is_not_loaded(team, catalog, settings, monkeypatch):
+def test_it_does_not_load_a_saved_index_file_older_than_the_mark(team, catalog, settings, monkeypatch):
     settings.SEARCH_APPROXIMATE_THRESHOLD = 3  # vectors: two images (after the deletion) stay approximate
     settings.SEARCH_INDEX_SAVE_EVERY = 1
     search_index.forget_engines()

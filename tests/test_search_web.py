@@ -113,7 +113,7 @@ def test_it_searches_a_dragged_region(owner, catalog):
     assert response.status_code == 400
 
 
-def test_find_similar_searches_with_a_catalog_photo_and_leaves_it_out(owner, team, catalog, outsider):
+def test_it_finds_similar_products_from_a_catalog_photo_and_leaves_it_out(owner, team, catalog, outsider):
     image = catalog[0].images.get()
     client = client_for(owner)
     detail = client.get(catalog[0].get_absolute_url()).content.decode()
@@ -129,7 +129,7 @@ def test_find_similar_searches_with_a_catalog_photo_and_leaves_it_out(owner, tea
     assert client_for(outsider).post(QUERY, {"image": image.pk}).status_code == 404
 
 
-def test_a_query_never_shows_another_teams_products(owner, team, catalog):
+def test_it_never_shows_another_teams_products(owner, team, catalog):
     rival_owner = make_user("rita")
     rival = make_team("Rival", rival_owner)
     add_indexed_image(rival, make_product(rival, "Rival copy", sku="RIVAL-1"), 2)
@@ -143,7 +143,7 @@ def test_a_query_never_shows_another_teams_products(owner, team, catalog):
     assert hit_skus(response) == ["RIVAL-1"]
 
 
-def test_a_viewer_can_search_and_needs_a_picture(viewer, catalog):
+def test_it_lets_a_viewer_search_and_asks_for_a_picture(viewer, catalog):
     client = client_for(viewer)
     response = client.post(QUERY, {"crop": "1"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400 and "Drop, paste or choose a photo" in response.content.decode()
@@ -152,7 +152,7 @@ def test_a_viewer_can_search_and_needs_a_picture(viewer, catalog):
 
 
 # ---- duplicates ----------------------------------------------------------------------------------------------
-def test_the_duplicates_page_pairs_a_relisted_photo_and_nothing_else(owner, team, catalog):
+def test_it_pairs_a_relisted_photo_and_nothing_else_on_the_duplicates_page(owner, team, catalog):
     copy_product = make_product(team, "Listed twice", sku="SKU-1-COPY")
     resaved = make_product_image(1).resize((300, 300))
     image, _ = ProductImage.objects.ingest(
@@ -172,7 +172,7 @@ def test_the_duplicates_page_pairs_a_relisted_photo_and_nothing_else(owner, team
 
 
 # ---- search instances -----------------------------------------------------------------------------------------
-def test_owners_manage_search_instances_in_the_team_settings(owner, team, teammate, outsider):
+def test_it_lets_owners_manage_search_instances_in_the_team_settings(owner, team, teammate, outsider):
     client = client_for(owner)
     response = client.post(reverse("processing:search_instance_create"), {"name": "shop-1"})
     assert response.status_code == 302
@@ -196,7 +196,7 @@ def test_owners_manage_search_instances_in_the_team_settings(owner, team, teamma
 
 
 # ---- indexing ---------------------------------------------------------------------------------------------------
-def test_uploading_indexes_photos_in_the_facts_job(owner, team):
+def test_it_indexes_uploaded_photos_in_the_facts_job(owner, team):
     client = client_for(owner)
     ids = []
     for seed in (5, 6):
@@ -218,7 +218,7 @@ def test_uploading_indexes_photos_in_the_facts_job(owner, team):
     assert "u6.jpg" in response.content.decode().split('class="tile search-hit', 2)[1]
 
 
-def test_facts_still_finish_without_the_model(owner, team, tmp_path, monkeypatch):
+def test_it_still_finishes_facts_without_the_model(owner, team, tmp_path, monkeypatch):
     monkeypatch.setattr(
         search_index, "_extractor", SearchEngine(VectorIndex(320), embedder=ImageEmbedder(model_dir=tmp_path))
     )
@@ -234,7 +234,7 @@ def test_facts_still_finish_without_the_model(owner, team, tmp_path, monkeypatch
     assert not ImageSearchEntry.objects.exists()
 
 
-def test_reindex_command_indexes_a_team_with_progress(team, owner):
+def test_it_reindexes_a_team_with_progress_from_the_command(team, owner):
     images = [
         ProductImage.objects.ingest(
             team=team, data=jpeg(make_product_image(s)), original_filename=f"{s}.jpg", uploaded_by=owner
@@ -252,7 +252,7 @@ def test_reindex_command_indexes_a_team_with_progress(team, owner):
 
 
 # ---- syncing and persistence -------------------------------------------------------------------------------------
-def test_cached_engines_follow_changes_made_elsewhere(team, catalog):
+def test_it_keeps_cached_engines_in_step_with_changes_made_elsewhere(team, catalog):
     engine = search_index.engine_for_team(team)
     assert len(engine.index) == 6  # two vectors per image
     version = SearchIndexState.current(team.pk)
@@ -266,7 +266,7 @@ def test_cached_engines_follow_changes_made_elsewhere(team, catalog):
     assert new.pk in ids and gone not in ids and len(engine.index) == 6
 
 
-def test_above_the_threshold_the_index_is_saved_and_reloaded(team, catalog, settings):
+def test_it_saves_and_reloads_the_index_above_the_threshold(team, catalog, settings):
     settings.SEARCH_APPROXIMATE_THRESHOLD = 4  # vectors: three images make it approximate
     settings.SEARCH_INDEX_SAVE_EVERY = 1
     search_index.forget_engines()
@@ -289,7 +289,7 @@ def test_above_the_threshold_the_index_is_saved_and_reloaded(team, catalog, sett
     assert saved == [f"v{SearchIndexState.current(team.pk)}.index"]
 
 
-def test_deleting_a_team_with_an_index_leaves_nothing_behind(team, catalog):
+def test_it_leaves_nothing_behind_when_deleting_a_team_with_an_index(team, catalog):
     search_index.engine_for_team(team)
     team_id = team.pk
     team.delete()
