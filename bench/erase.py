@@ -130,7 +130,8 @@ def predicted_alpha_fn() -> Callable[[np.ndarray], np.ndarray] | None:
         return None
 
     def predict(rgb: np.ndarray) -> np.ndarray:
-        alpha = np.asarray(function(rgb))
+        # The same call as processing/kinds_erase.py: the product's subject mask, without the crop pass.
+        alpha = np.asarray(function(rgb, refine=False))
         return np.clip(alpha * 255 if alpha.dtype.kind == "f" else alpha, 0, 255).astype(np.uint8)
 
     return predict
@@ -179,6 +180,9 @@ def main() -> None:
     load_start = os.getloadavg()
     predicted_recall: list[float] = []
     predicted_kept: list[float] = []
+    predicted_seconds: list[float] = []
+    predicted_psnr_mask: list[float] = []
+    predicted_psnr_all: list[float] = []
 
     for item in items:
         rgb = load(DATA_DIR / item["file"], "RGB")
@@ -234,10 +238,17 @@ def main() -> None:
             residual_before.append(residual_lines(rgb, truth))
 
         if predictor is not None:
+            # The product's own path: the subject comes from the cut-out engine, not the ground truth.
+            started = time.perf_counter()
             predicted = predictor(rgb)
             elements = erase.detect_elements(rgb, predicted)
-            mask = erase.build_removal_mask(rgb, elements, predicted, ALL, ALL) > 0
+            removal = erase.build_removal_mask(rgb, elements, predicted, ALL, ALL)
+            erased = inpaint_array(rgb, removal, predicted, "auto")
+            predicted_seconds.append(time.perf_counter() - started)
+            mask = removal > 0
             predicted_recall.append(float((mask & truth).sum() / max(1, truth.sum())))
+            predicted_psnr_mask.append(psnr(erased, clean, truth))
+            predicted_psnr_all.append(psnr(erased, clean))
             if item.get("mask_onsubject"):
                 printed = load(DATA_DIR / item["mask_onsubject"], "L") > 127
                 keep_mask = erase.build_removal_mask(rgb, elements, predicted, set(), ALL) > 0
@@ -297,6 +308,11 @@ def main() -> None:
     if predicted_recall:
         print(f"with the cut-out engine's alpha: recall={np.mean(predicted_recall):.3f}", end="")
         print(f" kept={np.mean(predicted_kept):.3f}" if predicted_kept else "")
+        print(
+            f"  end to end as the product runs it (cut-out alpha, detect, mask, inpaint): "
+            f"PSNR mask={np.mean(predicted_psnr_mask):.2f} dB all={np.mean(predicted_psnr_all):.2f} dB, "
+            f"median {statistics.median(predicted_seconds):.2f} s per image (target 2.0)"
+        )
     elif args.predicted_alpha:
         print("with the cut-out engine's alpha: not available (no predict_alpha or model file)")
     print(

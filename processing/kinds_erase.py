@@ -104,7 +104,10 @@ def subject_alpha_for(rgb: np.ndarray, *, required: bool) -> np.ndarray | None:
             raise ItemError("model_missing", f"The cut-out engine is unavailable: {error}") from None
         return None
     try:
-        return predict_alpha(rgb, model_type="general")
+        # Only where the product is matters here, not its edge: skipping the cut-out's crop pass
+        # keeps erase under 2 s a photo (bench/erase.py --predicted-alpha: 2.17 -> 1.68 s median,
+        # same recall and on-product text kept, masked PSNR 23.35 -> 23.28 dB).
+        return predict_alpha(rgb, model_type="general", refine=False)
     except ModelMissingError as error:
         if required:
             raise ItemError("model_missing", str(error)) from None

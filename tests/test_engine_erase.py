@@ -400,3 +400,27 @@ def test_it_loads_the_detector_from_the_package_without_any_network(monkeypatch:
     assert lines and any("OFFLINE" in line.text.upper() for line in lines)
     assert attempts == []
     assert math.isfinite(lines[0].score)
+
+
+def test_it_fills_a_badge_and_strokes_the_cut_out_glued_to_the_product_from_the_background():
+    # The cut-out kept a promo badge and a watermark stroke with the product; both are being erased.
+    subject = np.zeros((400, 400), bool)
+    subject[200:300, 100:300] = True  # the product
+    subject[60:100, 120:260] = True  # a badge above it, a salient object of its own
+    subject[150:200, 199:201] = True  # a 2 px watermark stroke touching the product's top edge
+    hole = np.zeros_like(subject)
+    hole[60:100, 120:260] = True  # the whole badge is erased
+    hole[150:200, 199:201] = True
+    hole[240:250, 150:250] = True  # a watermark line across the product
+
+    product_side = erase_inpaint.fill_subject(subject, hole)
+
+    assert product_side[210:290, 110:290].all()  # the product body stays product
+    assert not product_side[60:100, 120:260].any()  # the badge is background
+    assert not product_side[150:195, 199:201].any()  # so is the stroke
+    # Filled from the backdrop, the badge takes the backdrop's colour, not the product's.
+    image = np.full((400, 400, 3), 200, np.uint8)
+    image[subject] = (230, 180, 20)
+    image[60:100, 120:260] = (220, 30, 30)
+    filled = erase_inpaint.inpaint_array(image, hole.astype(np.uint8) * 255, subject.astype(np.uint8) * 255)
+    assert np.abs(filled[80, 190].astype(int) - 200).max() <= 10

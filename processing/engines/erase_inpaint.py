@@ -173,6 +173,39 @@ def _fill_side(crop: np.ndarray, target: np.ndarray, usable: np.ndarray, method:
     return FILLERS[method](crop, blocked)
 
 
+# Parts of the subject mask thinner than this (diameter, as a share of the photo's long side) are
+# not product body for the fill: text strokes the cut-out glued to the product's edge.
+STROKE_WIDTH = 0.008
+# A subject part whose pixels are mostly being erased is an overlay the cut-out took for product.
+MOSTLY_ERASED = 0.5
+
+
+def fill_subject(subject: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The product side of the fill: the subject mask without what the cut-out mistook for product.
+
+    The cut-out engine sometimes keeps overlays with the product: a promo badge beside it (a salient
+    object of its own), watermark strokes touching its edge. Filled from the product side, their
+    pixels take the product's colours (a yellow badge, yellow glyphs around a corn cob). So strokes
+    thinner than STROKE_WIDTH are opened away, and a remaining part of which at least MOSTLY_ERASED
+    is under the erase mask counts as background: the product itself is never mostly erased.
+    """
+    height, width = subject.shape
+    diameter = max(3, round(STROKE_WIDTH * max(height, width)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
+    body = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    if count <= 1:
+        return body.astype(bool)
+    erased = np.bincount(labels.ravel(), weights=hole.ravel().astype(np.float64), minlength=count)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    overlays = np.nonzero(erased >= MOSTLY_ERASED * np.maximum(area, 1.0))[0]
+    overlays = overlays[overlays > 0]
+    kept = body.astype(bool)
+    if overlays.size:
+        kept &= ~np.isin(labels, overlays)
+    return kept
+
+
 def inpaint_array(
     image: np.ndarray, mask: np.ndarray, subject_alpha: np.ndarray | None = None, method: str = "auto"
 ) -> np.ndarray:
@@ -191,7 +224,7 @@ def inpaint_array(
         alpha = np.asarray(subject_alpha)
         if alpha.shape != hole.shape:
             raise ValueError(f"subject_alpha shape {alpha.shape} does not match image {hole.shape}")
-        subject = alpha > SUBJECT_THRESHOLD
+        subject = fill_subject(alpha > SUBJECT_THRESHOLD, hole)
         if not subject.any() or subject.all():
             subject = None
     height, width = hole.shape
