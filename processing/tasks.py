@@ -53,6 +53,16 @@ def wait_for_database(timeout: float = DATABASE_WAIT_SECONDS) -> bool:
             time.sleep(1)
 
 
+def run_maintenance() -> tuple[int, int]:
+    """One sweep of the periodic maintenance (`serve`'s loop, `recover_jobs`): requeue or fail jobs
+    whose worker died, delete results past each team's retention, prune old search deletion records.
+    Returns (jobs recovered, expired jobs deleted)."""
+    recovered = Job.objects.recover_stale()
+    expired = Job.objects.delete_past_retention()
+    SearchDeletion.objects.prune()
+    return recovered, expired
+
+
 @task()
 def recover_stale_jobs_task() -> int:
     return Job.objects.recover_stale()

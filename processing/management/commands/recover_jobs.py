@@ -4,9 +4,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
-from catalog.models import SearchDeletion
-from processing.models import Job
-from processing.tasks import wait_for_database
+from processing.tasks import run_maintenance, wait_for_database
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, loop: int = 0, **options) -> None:
         while True:
             try:
-                recovered = Job.objects.recover_stale()
-                expired = Job.objects.delete_past_retention()
-                SearchDeletion.objects.prune()
+                recovered, expired = run_maintenance()
             except DatabaseError:
                 if not loop:
                     raise

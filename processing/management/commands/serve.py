@@ -10,8 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from catalog.models import SearchDeletion
-from processing.models import Job
+from processing.tasks import run_maintenance
 
 RECOVERY_INTERVAL_SECONDS = 30
 logger = logging.getLogger(__name__)
@@ -53,9 +52,7 @@ class Command(BaseCommand):
                 if time.monotonic() >= next_recovery:
                     next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
                     try:
-                        Job.objects.recover_stale()
-                        Job.objects.delete_past_retention()
-                        SearchDeletion.objects.prune()
+                        run_maintenance()
                     except DatabaseError:
                         # A database restart must not take the web server and worker down with the sweep.
                         logger.exception("recovery sweep failed; retrying in %s s", RECOVERY_INTERVAL_SECONDS)
