@@ -424,3 +424,92 @@ def test_it_fills_a_badge_and_strokes_the_cut_out_glued_to_the_product_from_the_
     image[60:100, 120:260] = (220, 30, 30)
     filled = erase_inpaint.inpaint_array(image, hole.astype(np.uint8) * 255, subject.astype(np.uint8) * 255)
     assert np.abs(filled[80, 190].astype(int) - 200).max() <= 10
+
+
+# --- on the product, when the cut-out is wrong ------------------------------------------------
+
+
+def make_outlined_product_scene() -> dict[str, object]:
+    """A pale product drawn with a dark outline, a word printed on its face, promo text beside
+    it; the cut-out's alpha is the outline only (it took the pale face for backdrop)."""
+    image = Image.new("RGB", (SIZE, SIZE), (214, 212, 206))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle(
+        (200, 260, 600, 560), radius=30, fill=(222, 220, 216), outline=(20, 20, 20), width=14
+    )
+    outline = Image.new("L", (SIZE, SIZE), 0)
+    ImageDraw.Draw(outline).rounded_rectangle((200, 260, 600, 560), radius=30, outline=255, width=14)
+    printed, layer = make_layer((SIZE, SIZE))
+    layer.text((300, 380), "PREMIUM", font=make_font(48), fill=(40, 50, 110, 255))
+    promo, layer = make_layer((SIZE, SIZE))
+    layer.text((60, 60), "今日爆款 Hot Deal", font=make_font(54), fill=(200, 30, 30, 255))
+    composed = image.convert("RGBA")
+    composed.alpha_composite(printed)
+    composed.alpha_composite(promo)
+    return {
+        "image": np.asarray(composed.convert("RGB")),
+        "alpha": np.asarray(outline).copy(),
+        "printed": make_alpha_mask(printed),
+        "promo": make_alpha_mask(promo),
+    }
+
+
+def test_it_keeps_text_printed_where_the_cut_out_sees_a_hole_in_the_product() -> None:
+    scene = make_outlined_product_scene()
+    elements = erase.detect_elements(scene["image"], scene["alpha"])
+
+    background_only = erase.build_removal_mask(
+        scene["image"], elements, scene["alpha"], set(), erase.ALL_TYPES
+    )
+
+    assert (background_only[scene["printed"]] == 0).mean() >= 0.95
+    assert (background_only[scene["promo"]] > 0).mean() >= 0.9
+
+
+def test_it_erases_a_badge_the_cut_out_took_for_part_of_the_product() -> None:
+    scene = make_scene()
+    badge = scene["truth"]["block"]
+    # The cut-out kept the red member badge as a salient object of its own.
+    alpha = scene["alpha"].copy()
+    alpha[640:711, 30:251] = 255
+    elements = erase.detect_elements(scene["image"], alpha)
+
+    background_only = erase.build_removal_mask(scene["image"], elements, alpha, set(), erase.ALL_TYPES)
+
+    assert (background_only[badge] > 0).mean() >= 0.95
+    assert (background_only[scene["truth"]["printed"]] == 0).mean() >= 0.95
+    badge_elements = [
+        element
+        for element in elements
+        if element.box[0] >= 20 and element.box[1] >= 630 and element.box[2] <= 260 and element.box[3] <= 720
+    ]
+    assert badge_elements and all(
+        element.type == erase.COLOUR_BLOCK and not element.on_subject for element in badge_elements
+    )
+
+
+def make_quad(centre: tuple[float, float], size: tuple[float, float], angle: float) -> np.ndarray:
+    return cv2.boxPoints((centre, size, -angle)).astype(np.float32)
+
+
+def test_it_keeps_small_print_on_the_product_that_a_tilted_watermark_line_crosses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    watermark = make_quad((600, 420), (420, 50), 28)  # a tile of a tilted watermark over the product
+    printed = make_quad((590, 418), (60, 18), 0)  # small print under it, seen only by the fine pass
+    same_line_again = make_quad((620, 405), (200, 46), 27)  # the watermark's own words, seen again
+
+    def run_detector(bgr: np.ndarray, limit: int) -> list[erase.TextBox]:
+        if bgr.shape[:2] == (800, 1200):  # the coarse pass over the whole photo
+            return [erase.TextBox(watermark, "", 0.9)]
+        offset = np.array([464, 284], np.float32)  # the fine pass over the product's box, 16 px wider
+        return [erase.TextBox(quad - offset, "", 0.8) for quad in (printed, same_line_again)]
+
+    monkeypatch.setattr(erase, "_run_detector", run_detector)
+    subject = np.zeros((800, 1200), bool)
+    subject[300:540, 480:720] = True  # the watermark line runs beyond it: not replaced by fine lines
+
+    boxes = erase.detect_boxes(np.zeros((800, 1200, 3), np.uint8), subject)
+
+    centres = sorted(tuple(np.round(box.quad.mean(axis=0)).astype(int)) for box in boxes)
+    assert centres == [(590, 418), (600, 420)]

@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from processing.engines.erase_inpaint import METHODS, SUBJECT_THRESHOLD, inpaint_array
+from processing.engines.erase_inpaint import METHODS, STROKE_WIDTH, SUBJECT_THRESHOLD, inpaint_array
 from processing.engines.erase_rle import InvalidMask, decode_rle_mask, encode_rle_mask
 
 __all__ = [
@@ -99,6 +99,10 @@ ORT_THREADS = 2
 FAINT_CONTRAST = 45.0
 # A "block" that is mostly product is the product's own surface, not a banner.
 BLOCK_MAX_ON_SUBJECT = 0.5
+# A separate part of the cut-out at least this much covered by detected overlays is one of them.
+MOSTLY_OVERLAY = 0.5
+# Lines whose baselines differ by less than this are the same text when one is centred in the other.
+SAME_LINE_DEGREES = 10.0
 # Pixels a colour block is grown by to cover its anti-aliased edge.
 BLOCK_EDGE = 2
 
@@ -302,7 +306,13 @@ def detect_boxes(rgb: np.ndarray, subject: np.ndarray | None = None) -> list[Tex
     for box in _run_detector(np.ascontiguousarray(bgr[y0:y1, x0:x1]), limit):
         quad = box.quad + np.array([x0, y0], np.float32)
         centre = (float(quad[:, 0].mean()), float(quad[:, 1].mean()))
-        if any(cv2.pointPolygonTest(other.quad, centre, False) >= 0 for other in kept):
+        # A fine line centred in a kept coarse line is the same text seen again, unless it runs
+        # at another angle: small print on the product crossed by a tilted watermark tile.
+        if any(
+            cv2.pointPolygonTest(other.quad, centre, False) >= 0
+            and _angle_gap(_text_angle(quad), _text_angle(other.quad)) < SAME_LINE_DEGREES
+            for other in kept
+        ):
             continue
         kept.append(TextBox(quad, "", box.score))
     return kept
@@ -358,6 +368,11 @@ def _text_angle(quad: np.ndarray) -> float:
     return angle
 
 
+def _angle_gap(a: float, b: float) -> float:
+    gap = abs(a - b) % 180
+    return min(gap, 180 - gap)
+
+
 def _poly_mask(shape: tuple[int, int], quad: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     points = np.round(quad - np.array(offset, np.float32)).astype(np.int32)
@@ -375,6 +390,38 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     filled = np.zeros(mask.shape, np.uint8)
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
     return filled.astype(bool)
+
+
+def _product_region(subject: np.ndarray, overlays: list[tuple[Box, np.ndarray]]) -> np.ndarray:
+    """The subject mask without the parts the cut-out took for product that are overlays.
+
+    On photos full of overlays the cut-out keeps a promo badge or a headline as a salient object
+    of its own; text on it would then count as printed on the product and be kept. Thin strokes
+    are opened away (watermark glyphs glued to the product's edge), then a separate part mostly
+    covered by detected text, blocks and stamps is dropped, unless it is the largest part: the
+    product itself may be covered in print."""
+    body = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, _disk(_stroke_radius(subject.shape)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    if count <= 2:
+        return body.astype(bool) if count == 2 else subject
+    covered = np.zeros(subject.shape, bool)
+    for box, local in overlays:
+        x0, y0, x1, y1 = box
+        covered[y0:y1, x0:x1] |= local
+    hit = np.bincount(labels[covered], minlength=count).astype(np.float64)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    largest = 1 + int(np.argmax(area[1:]))
+    overlay_parts = [
+        label for label in range(1, count) if label != largest and hit[label] >= MOSTLY_OVERLAY * area[label]
+    ]
+    kept = body.astype(bool)
+    if overlay_parts:
+        kept &= ~np.isin(labels, overlay_parts)
+    return kept
+
+
+def _stroke_radius(shape: tuple[int, ...]) -> int:
+    return max(1, round(STROKE_WIDTH * max(shape[:2]) / 2))
 
 
 def _mask_box(mask: np.ndarray) -> Box:
@@ -952,7 +999,9 @@ def detect_elements(
         alpha = np.asarray(subject_alpha)
         if alpha.shape != (height, width):
             raise ValueError(f"subject_alpha shape {alpha.shape} does not match image {(height, width)}")
-        subject = alpha > SUBJECT_THRESHOLD
+        # Printed text may sit where the cut-out sees a hole (a label inside a pretzel's loop, the
+        # pale face of a megaphone drawn as an outline): enclosed holes are product for this test.
+        subject = _fill_holes(alpha > SUBJECT_THRESHOLD)
     boxes = detect_boxes(rgb, subject)
     glyph_list = [_glyph_mask(rgb, lab, box.quad) for box in boxes]
     # A very tall "line" is a product feature unless it is faint (a large stamp or overlay).
@@ -996,9 +1045,16 @@ def detect_elements(
         # Tiles of a faint repeated watermark are not banner text: skip the costly block search.
         if index not in repeated or glyph_list[index].contrast >= 1.6 * FAINT_CONTRAST:
             block = _colour_block(rgb, lab, text_box.quad)
-        if block is not None and subject is not None and _share_on(subject, *block) > BLOCK_MAX_ON_SUBJECT:
-            block = None
         blocks.append(block)
+    if subject is not None:
+        overlays = [(glyphs.box, glyphs.mask) for glyphs in glyph_list]
+        overlays += [block for block in blocks if block is not None]
+        overlays += [(stamp.box, stamp.mask) for stamp in stamps]
+        subject = _product_region(subject, overlays)
+        blocks = [
+            None if block is not None and _share_on(subject, *block) > BLOCK_MAX_ON_SUBJECT else block
+            for block in blocks
+        ]
     to_read = [index for index in range(len(boxes)) if index not in repeated and blocks[index] is None]
     tilted = [group for group in groups if group not in level]
     for group in tilted:
