@@ -296,6 +296,23 @@ def test_it_finds_a_round_stamp_and_masks_its_rings() -> None:
     assert (stamp & near_rings).sum() >= 0.9 * stamp.sum()
 
 
+def test_it_finds_a_stamp_the_cut_out_traced_as_part_of_the_product() -> None:
+    image, alpha, rings = make_stamp_scene(rings=2)
+    traced = np.where(rings, 255, alpha).astype(np.uint8)  # the rings came out as a salient shape
+    elements = erase.detect_elements(image, traced)
+    stamps = [element for element in elements if element.features.get("stamp")]
+    assert len(stamps) == 1 and not stamps[0].on_subject
+    assert (stamps[0].full_mask(rings.shape) & rings).sum() >= 0.9 * rings.sum()
+
+
+def test_it_does_not_take_the_rings_on_a_round_product_for_a_stamp() -> None:
+    image, alpha, _ = make_stamp_scene(rings=2)
+    plate = np.zeros_like(alpha)
+    cv2.circle(plate, (330, 330), 240, 255, -1)  # the rings are printed on a round product's face
+    elements = erase.detect_elements(image, np.maximum(alpha, plate))
+    assert not [element for element in elements if element.features.get("stamp")]
+
+
 def test_it_does_not_take_a_single_circle_for_a_stamp() -> None:
     image, alpha, _ = make_stamp_scene(rings=1)
     elements = erase.detect_elements(image, alpha)

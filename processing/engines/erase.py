@@ -130,6 +130,8 @@ STAMP_MAX_MOVES = 12
 STAMP_MAX_CLIMBS = 4
 # Rings lying mostly on the product are its own outline or rim, not a stamp.
 STAMP_MAX_ON_SUBJECT = 0.5
+# Pixels kept clear of the rings when reading the gaps between them (anti-aliasing, a loose cut-out).
+STAMP_GAP_MARGIN = 2.0
 # Ring bands are grown by this many pixels (plus half a working pixel) over anti-aliasing.
 STAMP_EDGE_PAD = 1.0
 # A run of edge radii at least this long (working pixels) is a thin ring's two edges in one.
@@ -896,9 +898,16 @@ def _find_stamps(
         mask = np.zeros((y1 - y0, x1 - x0), bool)
         for r0, r1 in full_rings:
             mask |= (distance >= r0) & (distance <= r1)
-        # A ring that is mostly product is the product's own outline or rim.
-        if subject is not None and subject[y0:y1, x0:x1][mask].mean() > STAMP_MAX_ON_SUBJECT:
-            continue
+        # Rings that are mostly product are the product's own outline or rim, unless the gaps
+        # between them are not: then the cut-out traced the stamp's rings as a salient shape.
+        if subject is not None:
+            on_product = subject[y0:y1, x0:x1]
+            gaps = np.zeros_like(mask)
+            for (_, outer), (inner, _) in zip(full_rings, full_rings[1:], strict=False):
+                gaps |= (distance > outer + STAMP_GAP_MARGIN) & (distance < inner - STAMP_GAP_MARGIN)
+            traced = gaps.any() and on_product[gaps].mean() <= STAMP_MAX_ON_SUBJECT
+            if on_product[mask].mean() > STAMP_MAX_ON_SUBJECT and not traced:
+                continue
         box, local = _tight(mask, x0, y0)
         stamps.append(_Stamp(full_centre, full_rings, box, local))
     return stamps
@@ -994,14 +1003,15 @@ def detect_elements(
     rgb = to_rgb_array(image)
     height, width = rgb.shape[:2]
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-    subject = None
+    subject = cut_out = None
     if subject_alpha is not None:
         alpha = np.asarray(subject_alpha)
         if alpha.shape != (height, width):
             raise ValueError(f"subject_alpha shape {alpha.shape} does not match image {(height, width)}")
         # Printed text may sit where the cut-out sees a hole (a label inside a pretzel's loop, the
         # pale face of a megaphone drawn as an outline): enclosed holes are product for this test.
-        subject = _fill_holes(alpha > SUBJECT_THRESHOLD)
+        cut_out = alpha > SUBJECT_THRESHOLD
+        subject = _fill_holes(cut_out)
     boxes = detect_boxes(rgb, subject)
     glyph_list = [_glyph_mask(rgb, lab, box.quad) for box in boxes]
     # A very tall "line" is a product feature unless it is faint (a large stamp or overlay).
@@ -1022,7 +1032,8 @@ def detect_elements(
     repeated = {index for group in groups if group not in level for index in group}
     # Round stamps; the words inside one are part of it (type 1 with it), and a word the
     # detector missed on the same line is picked up by reading the glyphs along the chord.
-    stamps = _find_stamps(rgb, [tuple(box.quad.mean(axis=0)) for box in boxes[:STAMP_HINTS]], subject)
+    # The cut-out as it is: filling its holes would turn a stamp it traced into a solid disc.
+    stamps = _find_stamps(rgb, [tuple(box.quad.mean(axis=0)) for box in boxes[:STAMP_HINTS]], cut_out)
     stamp_lines: dict[int, list[int]] = {}
     for number, stamp in enumerate(stamps):
         inner = stamp.rings[0][0]
