@@ -530,3 +530,29 @@ def test_it_keeps_small_print_on_the_product_that_a_tilted_watermark_line_crosse
 
     centres = sorted(tuple(np.round(box.quad.mean(axis=0)).astype(int)) for box in boxes)
     assert centres == [(590, 418), (600, 420)]
+
+
+def test_it_takes_a_lone_letter_read_off_a_shape_touching_the_product_for_a_product_detail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image = Image.new("RGB", (SIZE, SIZE), (214, 212, 206))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((200, 200, 560, 420), fill=(200, 200, 204), outline=(10, 10, 10), width=10)
+    draw.rounded_rectangle((260, 380, 330, 560), radius=20, outline=(10, 10, 10), width=12)  # a handle
+    alpha = np.zeros((SIZE, SIZE), np.uint8)
+    alpha[200:421, 200:561] = 255  # the cut-out missed the handle's lower part
+    handle = make_quad((295, 470), (190, 80), 90)
+    monkeypatch.setattr(erase, "detect_boxes", lambda rgb, subject=None: [erase.TextBox(handle, "", 0.9)])
+
+    def read_as(text: str):
+        def recognise(rgb: np.ndarray, boxes: list[erase.TextBox]) -> None:
+            for box in boxes:
+                box.text, box.score = text, 0.99
+
+        return recognise
+
+    monkeypatch.setattr(erase, "recognise", read_as("U"))
+    assert erase.detect_elements(np.asarray(image), alpha) == []
+
+    monkeypatch.setattr(erase, "recognise", read_as("UP"))
+    assert [element.text for element in erase.detect_elements(np.asarray(image), alpha)] == ["UP"]

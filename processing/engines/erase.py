@@ -103,6 +103,8 @@ BLOCK_MAX_ON_SUBJECT = 0.5
 MOSTLY_OVERLAY = 0.5
 # Lines whose baselines differ by less than this are the same text when one is centred in the other.
 SAME_LINE_DEGREES = 10.0
+# A lone letter or digit at least this much on the product is a product detail read as text.
+LONE_GLYPH_ON_SUBJECT = 0.2
 # Pixels a colour block is grown by to cover its anti-aliased edge.
 BLOCK_EDGE = 2
 
@@ -138,6 +140,7 @@ STAMP_EDGE_PAD = 1.0
 STAMP_THIN_RING = 8
 
 # Shop / brand markers; the © family is the strongest signal of a "specific name".
+_LONE_GLYPH = re.compile(r"[A-Z0-9]")
 _NAME_MARKS = re.compile(r"[©®™]|\(c\)", re.IGNORECASE)
 _SHOP_WORDS = re.compile(
     r"旗舰店|专营店|专卖店|官方店|商城|优选|小店|家居|数码|store|shop|mall|official|\bco\b|\binc\b|\bltd\b",
@@ -1101,6 +1104,15 @@ def detect_elements(
         )
         inside = _share_on(subject, box, mask) if subject is not None else 0.0
         text = text_box.text.strip()
+        # One Latin letter or digit read off a shape that touches the product is a product detail
+        # (a megaphone's handle read as "U", a ring as "O"), not a line of text.
+        if (
+            block is None
+            and index not in repeated
+            and inside >= LONE_GLYPH_ON_SUBJECT
+            and _LONE_GLYPH.fullmatch(_normalise_text(text))
+        ):
+            continue
         angle = _text_angle(text_box.quad)
         small = glyphs.height <= 0.05 * min(width, height)
         features = {
