@@ -103,7 +103,9 @@ BLOCK_MAX_ON_SUBJECT = 0.5
 MOSTLY_OVERLAY = 0.5
 # Lines whose baselines differ by less than this are the same text when one is centred in the other.
 SAME_LINE_DEGREES = 10.0
-# A lone letter or digit at least this much on the product is a product detail read as text.
+# Text lines no taller than this share of the photo's short side are small print.
+SMALL_TEXT = 0.05
+# One or two large letters or digits at least this much on the product are a product detail read as text.
 LONE_GLYPH_ON_SUBJECT = 0.2
 # Pixels a colour block is grown by to cover its anti-aliased edge.
 BLOCK_EDGE = 2
@@ -140,7 +142,7 @@ STAMP_EDGE_PAD = 1.0
 STAMP_THIN_RING = 8
 
 # Shop / brand markers; the © family is the strongest signal of a "specific name".
-_LONE_GLYPH = re.compile(r"[A-Z0-9]")
+_LONE_GLYPH = re.compile(r"[A-Z0-9]{1,2}")
 _NAME_MARKS = re.compile(r"[©®™]|\(c\)", re.IGNORECASE)
 _SHOP_WORDS = re.compile(
     r"旗舰店|专营店|专卖店|官方店|商城|优选|小店|家居|数码|store|shop|mall|official|\bco\b|\binc\b|\bltd\b",
@@ -990,6 +992,17 @@ def _repeated_texts(boxes: list[TextBox]) -> set[int]:
     return members
 
 
+def _product_detail(text: str, glyphs: _Glyphs, subject: np.ndarray) -> bool:
+    """One or two large Latin letters or digits read off a shape that touches the product are a
+    product detail (a megaphone's handle read as "U", a pair of round shapes as "00"), not a line
+    of text. Small ones are print (part of a word the detector split up), which must stay."""
+    if not _LONE_GLYPH.fullmatch(_normalise_text(text)):
+        return False
+    if glyphs.height <= SMALL_TEXT * min(subject.shape):
+        return False
+    return _share_on(subject, glyphs.box, glyphs.mask) >= LONE_GLYPH_ON_SUBJECT
+
+
 def _looks_like_brand_word(text: str) -> bool:
     words = text.split()
     return len(words) == 1 and bool(re.fullmatch(r"[A-Za-z][A-Za-z&'.\-]{2,}", words[0]))
@@ -1073,10 +1086,18 @@ def detect_elements(
     tilted = [group for group in groups if group not in level]
     for group in tilted:
         to_read.append(max(group, key=lambda i: float(max(cv2.minAreaRect(boxes[i].quad)[1]))))
+    # Every line inside a stamp is read: a product seen through the stamp may be among them.
     for members in stamp_lines.values():
-        if members:
-            to_read.append(max(members, key=lambda i: float(max(cv2.minAreaRect(boxes[i].quad)[1]))))
+        to_read.extend(members)
     recognise(rgb, [boxes[index] for index in to_read])
+    if subject is not None:
+        # A product inside a stamp read as one or two characters ("00" off a pair of round
+        # shapes) is not the stamp's word: it goes on as a line of its own, a product detail.
+        for members in stamp_lines.values():
+            details = [i for i in members if _product_detail(boxes[i].text, glyph_list[i], subject)]
+            for index in details:
+                members.remove(index)
+                repeated.discard(index)
     stamp_texts = [
         " ".join(boxes[i].text.strip() for i in members if boxes[i].text.strip())
         for members in stamp_lines.values()
@@ -1104,17 +1125,15 @@ def detect_elements(
         )
         inside = _share_on(subject, box, mask) if subject is not None else 0.0
         text = text_box.text.strip()
-        # One Latin letter or digit read off a shape that touches the product is a product detail
-        # (a megaphone's handle read as "U", a ring as "O"), not a line of text.
         if (
             block is None
             and index not in repeated
-            and inside >= LONE_GLYPH_ON_SUBJECT
-            and _LONE_GLYPH.fullmatch(_normalise_text(text))
+            and subject is not None
+            and _product_detail(text, glyphs, subject)
         ):
             continue
         angle = _text_angle(text_box.quad)
-        small = glyphs.height <= 0.05 * min(width, height)
+        small = glyphs.height <= SMALL_TEXT * min(width, height)
         features = {
             "contrast": glyphs.contrast,
             "coverage": glyphs.coverage,
