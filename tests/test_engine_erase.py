@@ -595,3 +595,49 @@ def test_it_does_not_take_a_product_seen_through_a_stamp_for_the_stamps_word(
         np.asarray(picture), elements, alpha, erase.ALL_TYPES, erase.ALL_TYPES
     )
     assert (everything[alpha > 0] == 0).mean() >= 0.95
+
+
+def make_watermark_tiles(
+    angle: float, origins: list[tuple[int, int]]
+) -> tuple[list[erase.TextBox], list, list[np.ndarray]]:
+    """Tiles of one rotated watermark on a 900x700 canvas: their text boxes, glyph masks grown as
+    detection grows them, and each tile's letter pixels."""
+    font = make_font(48)
+    layer, draw = make_layer((420, 100))
+    draw.text((20, 20), "SAMPLE ONLY", font=font, fill=(0, 0, 0, 255))
+    x0, y0, x1, y1 = draw.textbbox((20, 20), "SAMPLE ONLY", font=font)
+    rotated = layer.rotate(angle, expand=True, resample=Image.BICUBIC)
+    tile = np.asarray(rotated)[..., 3] >= 128
+    radians = np.radians(angle)
+    turn = np.array([[np.cos(radians), np.sin(radians)], [-np.sin(radians), np.cos(radians)]])
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+    tile_quad = (corners - (210.0, 50.0)) @ turn.T + (rotated.width / 2, rotated.height / 2)
+    boxes, glyph_list, letters = [], [], []
+    for ox, oy in origins:
+        mine = np.zeros((700, 900), bool)
+        mine[oy : oy + tile.shape[0], ox : ox + tile.shape[1]] = tile
+        letters.append(mine)
+        grown = cv2.dilate(tile.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        box, local = erase._tight(grown, ox, oy)
+        boxes.append(erase.TextBox((tile_quad + (ox, oy)).astype(np.float32), "SAMPLE ONLY", 0.9))
+        glyph_list.append(erase._Glyphs(box, local, 60.0, 0.2, float(y1 - y0)))
+    return boxes, glyph_list, letters
+
+
+def test_it_cuts_a_watermark_tiles_mask_down_to_the_letters_its_tiles_share() -> None:
+    boxes, glyph_list, letters = make_watermark_tiles(25, [(10, 10), (450, 20), (30, 330), (460, 350)])
+    assert abs(erase._text_angle(boxes[0].quad) - 25) < 1
+    # Over a lamp, the third tile's mask also took a bright blob beside its letters.
+    lamp = np.zeros((700, 900), np.uint8)
+    cv2.circle(lamp, (200, 470), 28, 1, -1)
+    lamp = lamp.astype(bool) & ~cv2.dilate(letters[2].astype(np.uint8), erase._disk(8)).astype(bool)
+    third = glyph_list[2]
+    third.box, third.mask = erase._union(third.box, third.mask, *erase._tight(lamp))
+    whole = (0, 0, 900, 700)
+    assert erase._window_of(third.box, third.mask, whole)[lamp].all() and lamp.sum() > 500
+
+    erase._trim_tiles(boxes, glyph_list, [0, 1, 2, 3], (700, 900, 3))
+
+    assert not erase._window_of(third.box, third.mask, whole)[lamp].any()  # the lamp is not erased
+    for glyphs, mine in zip(glyph_list, letters, strict=True):
+        assert erase._window_of(glyphs.box, glyphs.mask, whole)[mine].mean() >= 0.99  # the letters are

@@ -134,6 +134,18 @@ STAMP_MAX_MOVES = 12
 STAMP_MAX_CLIMBS = 4
 # Rings lying mostly on the product are its own outline or rim, not a stamp.
 STAMP_MAX_ON_SUBJECT = 0.5
+# Tiles of one watermark needed to vote on its letters.
+TILE_VOTERS = 3
+# Largest tile frame worth aligning (pixels); bigger tiles keep their own masks.
+TILE_FRAME_PIXELS = 1_500_000
+# A tile is trimmed only when its own mask holds this share of the shared letters (it is aligned).
+TILE_HOLDS_LETTERS = 0.7
+# Phase-correlation peak below which a tile's alignment is not trusted.
+TILE_MATCH = 0.15
+# Largest alignment move of a whole tile, in text heights.
+TILE_MAX_SHIFT = 0.5
+# Pixels a tile keeps around the shared letters (alignment error, anti-aliasing).
+TILE_REACH = 3
 # Pixels kept clear of the rings when reading the gaps between them (anti-aliasing, a loose cut-out).
 STAMP_GAP_MARGIN = 2.0
 # Ring bands are grown by this many pixels (plus half a working pixel) over anti-aliasing.
@@ -971,6 +983,92 @@ def _repeated_lines(boxes: list[TextBox], width: int, height: int) -> list[list[
     return groups
 
 
+def _tile_frame(quad: np.ndarray, angle: float, size: tuple[int, int], origin: tuple[int, int]) -> np.ndarray:
+    """Affine map from a tile-aligned frame of `size` (width, height; baseline along x, centred on
+    the quad's centre) to pixel coordinates of a box-local mask whose top-left is `origin`."""
+    radians = np.radians(angle)
+    along = np.array([np.cos(radians), -np.sin(radians)])
+    across = np.array([np.sin(radians), np.cos(radians)])
+    centre = quad.mean(axis=0) - np.array(origin, np.float64)
+    shift = centre - along * size[0] / 2 - across * size[1] / 2
+    return np.array([[along[0], across[0], shift[0]], [along[1], across[1], shift[1]]], np.float64)
+
+
+def _trim_tiles(
+    boxes: list[TextBox], glyph_list: list[_Glyphs], tiles: list[int], image_shape: tuple[int, ...]
+) -> None:
+    """Cut each tile's glyph mask down to the watermark's own letters.
+
+    A tile's mask is whatever stands out from a smooth fill of its box, so over texture, a lamp or
+    a product's outline it takes those too, and the fill then smears them. Every whole tile of one
+    watermark has the same letters: the tiles are brought into one frame and aligned, the pixels
+    most of them share are the letters, and each tile keeps only its pixels near those. Tiles cut
+    by the detector or the frame, and tiles that do not line up surely, keep their own masks."""
+    if len(tiles) < TILE_VOTERS:
+        return
+    angle = float(np.median([_text_angle(boxes[i].quad) for i in tiles]))
+    lengths = {i: float(max(cv2.minAreaRect(boxes[i].quad)[1])) for i in tiles}
+    length = float(np.median(list(lengths.values())))
+    text_h = float(np.median([glyph_list[i].height for i in tiles]))
+    size = (int(round(1.3 * length + 2 * text_h)), int(round(3 * text_h)))
+    whole = [i for i in tiles if lengths[i] >= 0.85 * length]
+    if len(whole) < TILE_VOTERS or size[0] * size[1] > TILE_FRAME_PIXELS or min(size) < 8:
+        return
+    framed = {}
+    for index in whole:
+        glyphs = glyph_list[index]
+        frame = _tile_frame(boxes[index].quad, angle, size, glyphs.box[:2])
+        framed[index] = cv2.warpAffine(
+            glyphs.mask.astype(np.float32), frame, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        )
+    reference = sorted(whole, key=lambda i: float(framed[i].sum()))[len(whole) // 2]
+    # Whole tiles of one watermark line up within a fraction of a letter; a far or weak match is
+    # another piece of text, or a tile the detector boxed differently.
+    shifts = {}
+    for index in whole:
+        (dx, dy), response = _best_shift(framed[reference], framed[index])
+        if index == reference or (response >= TILE_MATCH and np.hypot(dx, dy) <= TILE_MAX_SHIFT * text_h):
+            shifts[index] = (dx, dy)
+    if len(shifts) < TILE_VOTERS:
+        return
+    letters = np.mean([_shifted(framed[i], shift) for i, shift in shifts.items()], axis=0) >= 0.5
+    if letters.sum() < 6:
+        return
+    us, vs = np.meshgrid(np.arange(size[0], dtype=np.float64), np.arange(size[1], dtype=np.float64))
+    for index, shift in shifts.items():
+        glyphs = glyph_list[index]
+        frame = _tile_frame(boxes[index].quad, angle, size, glyphs.box[:2])
+        # A tile running off the photo is compared with the letters only where it is in the photo.
+        xs = frame[0, 0] * us + frame[0, 1] * vs + frame[0, 2] + glyphs.box[0]
+        ys = frame[1, 0] * us + frame[1, 1] * vs + frame[1, 2] + glyphs.box[1]
+        in_photo = ((xs >= 0) & (xs < image_shape[1]) & (ys >= 0) & (ys < image_shape[0])).astype(np.float32)
+        shared = letters & (_shifted(in_photo, shift) >= 0.5)
+        mine = _shifted(framed[index], shift) >= 0.5
+        if shared.sum() < 6 or (mine & shared).sum() < TILE_HOLDS_LETTERS * shared.sum():
+            continue
+        back = _shifted(letters.astype(np.float32), (-shift[0], -shift[1]))
+        local = cv2.warpAffine(back, frame, glyphs.mask.shape[::-1], flags=cv2.INTER_LINEAR) > 0
+        near = cv2.dilate(local.astype(np.uint8), _disk(TILE_REACH)).astype(bool)
+        box, trimmed = _tight(glyphs.mask & near, *glyphs.box[:2])
+        if trimmed.sum() >= 6:
+            glyphs.box, glyphs.mask = box, trimmed
+
+
+def _shifted(image: np.ndarray, shift: tuple[float, float]) -> np.ndarray:
+    """`image` moved by (dx, dy) pixels, zeros shifted in."""
+    move = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float64)
+    return cv2.warpAffine(image, move, image.shape[::-1], flags=cv2.INTER_LINEAR)
+
+
+def _best_shift(reference: np.ndarray, other: np.ndarray) -> tuple[tuple[float, float], float]:
+    """The move that lays `other` over `reference` (phase correlation, sign checked by overlap),
+    and the correlation's peak response (how sure the match is)."""
+    (dx, dy), response = cv2.phaseCorrelate(reference, other)
+    candidates = [(0.0, 0.0), (dx, dy), (-dx, -dy)]
+    best = max(candidates, key=lambda shift: float((_shifted(other, shift) * reference).sum()))
+    return best, float(response)
+
+
 def _repeated_texts(boxes: list[TextBox]) -> set[int]:
     """Indices of lines that repeat across the image (tiled watermarks): three or more lines at
     the same angle whose texts overlap (cut-off tiles read as pieces of the full text, and OCR
@@ -1112,6 +1210,10 @@ def detect_elements(
         for index in group:
             if not boxes[index].text.strip():
                 boxes[index].text = text
+    stamp_members = {index for members in stamp_lines.values() for index in members}
+    for group in groups:
+        tiles = [index for index in group if index in repeated and index not in stamp_members]
+        _trim_tiles(boxes, glyph_list, tiles, rgb.shape)
     # A recognised line read as nothing (or barely anything) is a product detail, not text.
     read = set(to_read) - repeated
     dropped = {i for i in read if not boxes[i].text.strip() or boxes[i].score < MIN_TEXT_SCORE}
