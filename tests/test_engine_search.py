@@ -258,7 +258,10 @@ def test_it_switches_to_the_approximate_index_past_the_threshold():
     assert not idx.approximate
     idx.add(range(100, 150), vecs[100:])
     assert idx.approximate and len(idx) == 150
-    assert idx.search(vecs[120], 1)[0][0] == 120
+    # HNSW is approximate and built on several threads: one given vector can be missed now and then
+    # (about 3 runs in 100 for any one of them), but nearly every vector finds itself first.
+    found = [idx.search(vecs[i], 1)[0][0] == i for i in range(150)]
+    assert np.mean(found) >= 0.9
 
 
 def test_it_rejects_vectors_of_the_wrong_shape():
