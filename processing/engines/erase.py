@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from processing.engines.erase_inpaint import METHODS, STROKE_WIDTH, SUBJECT_THRESHOLD, inpaint_array
+from processing.engines.erase_inpaint import METHODS, SUBJECT_THRESHOLD, inpaint_array, without_overlay_parts
 from processing.engines.erase_rle import InvalidMask, decode_rle_mask, encode_rle_mask
 
 __all__ = [
@@ -418,29 +418,13 @@ def _product_region(subject: np.ndarray, overlays: list[tuple[Box, np.ndarray]])
     of its own; text on it would then count as printed on the product and be kept. Thin strokes
     are opened away (watermark glyphs glued to the product's edge), then a separate part mostly
     covered by detected text, blocks and stamps is dropped, unless it is the largest part: the
-    product itself may be covered in print."""
-    body = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, _disk(_stroke_radius(subject.shape)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
-    if count <= 2:
-        return body.astype(bool) if count == 2 else subject
+    product itself may be covered in print. A subject made only of thin strokes stays as it is."""
     covered = np.zeros(subject.shape, bool)
     for box, local in overlays:
         x0, y0, x1, y1 = box
         covered[y0:y1, x0:x1] |= local
-    hit = np.bincount(labels[covered], minlength=count).astype(np.float64)
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    largest = 1 + int(np.argmax(area[1:]))
-    overlay_parts = [
-        label for label in range(1, count) if label != largest and hit[label] >= MOSTLY_OVERLAY * area[label]
-    ]
-    kept = body.astype(bool)
-    if overlay_parts:
-        kept &= ~np.isin(labels, overlay_parts)
-    return kept
-
-
-def _stroke_radius(shape: tuple[int, ...]) -> int:
-    return max(1, round(STROKE_WIDTH * max(shape[:2]) / 2))
+    region = without_overlay_parts(subject, covered, MOSTLY_OVERLAY, keep_largest=True)
+    return region if region.any() else subject
 
 
 def _mask_box(mask: np.ndarray) -> Box:
@@ -1014,13 +998,16 @@ def _trim_tiles(
     whole = [i for i in tiles if lengths[i] >= 0.85 * length]
     if len(whole) < TILE_VOTERS or size[0] * size[1] > TILE_FRAME_PIXELS or min(size) < 8:
         return
-    framed = {}
-    for index in whole:
-        glyphs = glyph_list[index]
-        frame = _tile_frame(boxes[index].quad, angle, size, glyphs.box[:2])
-        framed[index] = cv2.warpAffine(
-            glyphs.mask.astype(np.float32), frame, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    frames = {i: _tile_frame(boxes[i].quad, angle, size, glyph_list[i].box[:2]) for i in whole}
+    framed = {
+        i: cv2.warpAffine(
+            glyph_list[i].mask.astype(np.float32),
+            frames[i],
+            size,
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         )
+        for i in whole
+    }
     reference = sorted(whole, key=lambda i: float(framed[i].sum()))[len(whole) // 2]
     # Whole tiles of one watermark line up within a fraction of a letter; a far or weak match is
     # another piece of text, or a tile the detector boxed differently.
@@ -1036,8 +1023,7 @@ def _trim_tiles(
         return
     us, vs = np.meshgrid(np.arange(size[0], dtype=np.float64), np.arange(size[1], dtype=np.float64))
     for index, shift in shifts.items():
-        glyphs = glyph_list[index]
-        frame = _tile_frame(boxes[index].quad, angle, size, glyphs.box[:2])
+        glyphs, frame = glyph_list[index], frames[index]
         # A tile running off the photo is compared with the letters only where it is in the photo.
         xs = frame[0, 0] * us + frame[0, 1] * vs + frame[0, 2] + glyphs.box[0]
         ys = frame[1, 0] * us + frame[1, 1] * vs + frame[1, 2] + glyphs.box[1]
@@ -1090,15 +1076,16 @@ def _repeated_texts(boxes: list[TextBox]) -> set[int]:
     return members
 
 
-def _product_detail(text: str, glyphs: _Glyphs, subject: np.ndarray) -> bool:
+def _product_detail(text: str, height: float, on_product: float, short_side: int) -> bool:
     """One or two large Latin letters or digits read off a shape that touches the product are a
     product detail (a megaphone's handle read as "U", a pair of round shapes as "00"), not a line
-    of text. Small ones are print (part of a word the detector split up), which must stay."""
-    if not _LONE_GLYPH.fullmatch(_normalise_text(text)):
-        return False
-    if glyphs.height <= SMALL_TEXT * min(subject.shape):
-        return False
-    return _share_on(subject, glyphs.box, glyphs.mask) >= LONE_GLYPH_ON_SUBJECT
+    of text. Small ones are print (part of a word the detector split up), which must stay.
+    `on_product` is the share of the line's glyph pixels on the product."""
+    return (
+        height > SMALL_TEXT * short_side
+        and on_product >= LONE_GLYPH_ON_SUBJECT
+        and _LONE_GLYPH.fullmatch(_normalise_text(text)) is not None
+    )
 
 
 def _looks_like_brand_word(text: str) -> bool:
@@ -1192,7 +1179,16 @@ def detect_elements(
         # A product inside a stamp read as one or two characters ("00" off a pair of round
         # shapes) is not the stamp's word: it goes on as a line of its own, a product detail.
         for members in stamp_lines.values():
-            details = [i for i in members if _product_detail(boxes[i].text, glyph_list[i], subject)]
+            details = [
+                i
+                for i in members
+                if _product_detail(
+                    boxes[i].text,
+                    glyph_list[i].height,
+                    _share_on(subject, glyph_list[i].box, glyph_list[i].mask),
+                    min(height, width),
+                )
+            ]
             for index in details:
                 members.remove(index)
                 repeated.discard(index)
@@ -1227,11 +1223,12 @@ def detect_elements(
         )
         inside = _share_on(subject, box, mask) if subject is not None else 0.0
         text = text_box.text.strip()
+        # Without a block, `inside` is the share of the line's glyph pixels on the product.
         if (
             block is None
             and index not in repeated
             and subject is not None
-            and _product_detail(text, glyphs, subject)
+            and _product_detail(text, glyphs.height, inside, min(height, width))
         ):
             continue
         angle = _text_angle(text_box.quad)

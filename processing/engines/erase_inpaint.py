@@ -180,6 +180,35 @@ STROKE_WIDTH = 0.008
 MOSTLY_ERASED = 0.5
 
 
+def stroke_kernel(shape: tuple[int, ...]) -> np.ndarray:
+    """The opening that removes strokes thinner than STROKE_WIDTH from a mask of this shape."""
+    diameter = max(3, round(STROKE_WIDTH * max(shape[:2])) | 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
+
+
+def without_overlay_parts(
+    subject: np.ndarray, covered: np.ndarray, share: float, *, keep_largest: bool
+) -> np.ndarray:
+    """The subject mask with strokes thinner than STROKE_WIDTH opened away and without every
+    remaining part of which at least `share` lies under `covered` (with `keep_largest`, except the
+    largest part). Shared by the fill (covered: the erase mask) and the detector's on-product test
+    (covered: the detected elements)."""
+    body = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, stroke_kernel(subject.shape))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    if count <= 1:
+        return body.astype(bool)
+    hit = np.bincount(labels.ravel(), weights=covered.ravel().astype(np.float64), minlength=count)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    overlays = np.nonzero(hit >= share * np.maximum(area, 1.0))[0]
+    overlays = overlays[overlays > 0]
+    if keep_largest:
+        overlays = overlays[overlays != 1 + int(np.argmax(area[1:]))]
+    kept = body.astype(bool)
+    if overlays.size:
+        kept &= ~np.isin(labels, overlays)
+    return kept
+
+
 def fill_subject(subject: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """The product side of the fill: the subject mask without what the cut-out mistook for product.
 
@@ -189,21 +218,7 @@ def fill_subject(subject: np.ndarray, hole: np.ndarray) -> np.ndarray:
     thinner than STROKE_WIDTH are opened away, and a remaining part of which at least MOSTLY_ERASED
     is under the erase mask counts as background: the product itself is never mostly erased.
     """
-    height, width = subject.shape
-    diameter = max(3, round(STROKE_WIDTH * max(height, width)) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
-    body = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, kernel)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
-    if count <= 1:
-        return body.astype(bool)
-    erased = np.bincount(labels.ravel(), weights=hole.ravel().astype(np.float64), minlength=count)
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    overlays = np.nonzero(erased >= MOSTLY_ERASED * np.maximum(area, 1.0))[0]
-    overlays = overlays[overlays > 0]
-    kept = body.astype(bool)
-    if overlays.size:
-        kept &= ~np.isin(labels, overlays)
-    return kept
+    return without_overlay_parts(subject, hole, MOSTLY_ERASED, keep_largest=False)
 
 
 def inpaint_array(
