@@ -132,7 +132,7 @@ def predicted_alpha_fn() -> Callable[[np.ndarray], np.ndarray] | None:
         return None
 
     def predict(rgb: np.ndarray) -> np.ndarray:
-        # The same call as processing/kinds_erase.py: the product's subject mask, without the crop pass.
+        # The same call as processing/kinds/erase.py: the product's subject mask, without the crop pass.
         alpha = np.asarray(function(rgb, refine=False))
         return np.clip(alpha * 255 if alpha.dtype.kind == "f" else alpha, 0, 255).astype(np.uint8)
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from .kinds_erase import TYPE_LABELS
+from .kinds.erase import TYPE_LABELS
 
 TYPE_CHOICES = [(number, f"{number} · {label}") for number, label in TYPE_LABELS.items()]
 

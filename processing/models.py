@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -25,10 +25,12 @@ from django.utils import timezone
 
 from catalog.models import ProductImage, Team
 
+from .engines.scenes import CATEGORIES, SCENE_TYPES
+from .kinds import ItemError, ItemOutcome, get_discarder, get_handler
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-
-    from .kinds import ItemOutcome
+    from django.tasks import Task
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +40,6 @@ def storage_failure(error: BaseException):
 
     A full disk, a read-only folder or an unreachable S3 endpoint fails the item with a message the
     merchant can act on, instead of "Unexpected error"."""
-    from .kinds import ItemError
-
     if isinstance(error, OSError) and error.errno is not None:
         reason = error.strerror or error.__class__.__name__
         return ItemError("storage_error", f"File storage error: {reason}.")
@@ -188,8 +188,11 @@ class JobQuerySet(models.QuerySet):
 
 class Job(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
-    # No `choices` on the column: a new kind of job needs a handler in kinds.py, not a migration.
+    # No `choices` on the column: a new kind of job needs a handler in kinds/, not a migration.
     kind = models.CharField(max_length=32)
+    # The task that runs a job, set by ProcessingConfig.ready(): tasks.py imports this module, so this
+    # module cannot import it without a circle.
+    run_task: ClassVar[Task]
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True)
     params = models.JSONField(default=dict, blank=True)
     result_key = models.CharField(max_length=64, unique=True, default=_new_result_key, editable=False)
@@ -243,13 +246,11 @@ class Job(models.Model):
         A queue that is down (Redis restarting) must not turn the merchant's request into an error: the
         job is saved as waiting, and the recovery sweep queues it again once the queue is back.
         """
-        from .tasks import run_job_task
-
         job_id = str(self.pk)
 
         def send() -> None:
             try:
-                run_job_task.enqueue(job_id)
+                self.run_task.enqueue(job_id)
             except Exception:
                 logger.exception("job %s could not be queued; the recovery sweep will queue it again", job_id)
 
@@ -364,8 +365,6 @@ class Job(models.Model):
     # --- running -------------------------------------------------------------------------------
     def run(self) -> None:
         """Process the waiting items one by one; called by the worker after `claim`."""
-        from .kinds import ItemError, get_handler
-
         try:
             handler = get_handler(self.kind)
         except ItemError as error:
@@ -407,8 +406,6 @@ class Job(models.Model):
 
         Raises the ItemError of a failed item after recording it.
         """
-        from .kinds import ItemError
-
         item = self.items.get()
         if not (self.claim() and item.claim()):
             raise ItemError("not_waiting", "The job was already taken.")
@@ -548,8 +545,6 @@ class JobItem(models.Model):
         Called by the recovery sweep for items that were RUNNING when their worker was lost: such an
         item has no Result, and its attempt is fenced off, so nothing it wrote can still be recorded.
         """
-        from .kinds import get_discarder
-
         directory, prefix = self._result_prefix()
         try:
             with contextlib.suppress(FileNotFoundError):
@@ -721,14 +716,10 @@ class Scene(models.Model):
 
     @property
     def type_names(self) -> list[str]:
-        from .engines.scene_presets import SCENE_TYPES
-
         return [SCENE_TYPES[t][0] for t in self.scene_types if t in SCENE_TYPES]
 
     @property
     def category_names(self) -> list[str]:
-        from .engines.scene_presets import CATEGORIES
-
         return [CATEGORIES[c][0] for c in self.categories if c in CATEGORIES]
 
     def matches(self, category_type: int | None = None, scene_type: int | None = None) -> bool:

@@ -27,7 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from catalog.models import ApiToken, Invitation, Membership, Product, ProductImage, Role, SearchInstance
 from processing.api import signed_result_path
-from processing.kinds_erase import ERASE, ERASE_DETECT
+from processing.kinds.erase import ERASE, ERASE_DETECT
 from processing.models import Job, Result, Scene
 from processing.views.scenes import signed_cover_path
 from tests.conftest import client_for, make_image_bytes, make_product, make_product_image
@@ -354,12 +354,12 @@ def judge(response, expected) -> bool:
 def test_it_answers_every_role_as_the_matrix_says(name, world, clients, settings, monkeypatch):
     from PIL import Image
 
-    from processing import kinds_scenes
+    from processing import scene_library
 
     settings.API_RATE_LIMIT_QPS = 10_000
     # Access is what is judged here: the preview's cut-out engine is replaced by a ready cut-out.
     monkeypatch.setattr(
-        kinds_scenes, "cached_cutout", lambda image: Image.new("RGBA", (120, 160), (200, 30, 30, 255))
+        scene_library, "cached_cutout", lambda image: Image.new("RGBA", (120, 160), (200, 30, 30, 255))
     )
     row = MATRIX.get(name)
     assert row is not None, f"{name} has no access-matrix row"

@@ -12,7 +12,7 @@ from PIL import Image
 from catalog.models import ProductImage
 from processing.engines.erase_rle import decode_rle_mask, encode_rle_mask
 from processing.kinds import ItemOutcome
-from processing.kinds_erase import INLINE_MASK_CHARS
+from processing.kinds.erase import INLINE_MASK_CHARS
 from processing.models import Job, Result, Status
 from tests.conftest import client_for, make_product
 from tests.test_erase_api import LOGO_BOX, PRINTED_BOX, PROMO_BOX, make_erase_photo, red_pixels, region

@@ -288,8 +288,9 @@ def stubbed_engines(monkeypatch):
 
     from PIL import Image
 
-    from processing import kinds_scenes
+    from processing import scene_library
     from processing.kinds import ItemOutcome
+    from processing.kinds import scenes as scene_kind
     from processing.views import api_cutout, api_erase
 
     buffer = io.BytesIO()
@@ -304,10 +305,10 @@ def stubbed_engines(monkeypatch):
 
     monkeypatch.setattr(api_cutout, "cutout_outcome", outcome)
     monkeypatch.setattr(api_erase, "erase_outcome", outcome)
-    monkeypatch.setattr(kinds_scenes, "render_outcome", outcome)
-    monkeypatch.setattr(kinds_scenes, "cut_out", lambda image: image.convert("RGBA"))
-    monkeypatch.setattr(kinds_scenes, "image_signals", lambda image, cache_key=None: {})
-    monkeypatch.setattr(kinds_scenes, "image_category_probs", lambda image: (None, 3))
+    monkeypatch.setattr(scene_kind, "render_outcome", outcome)
+    monkeypatch.setattr(scene_library, "cut_out", lambda image: image.convert("RGBA"))
+    monkeypatch.setattr(scene_library, "image_signals", lambda image, cache_key=None: {})
+    monkeypatch.setattr(scene_library, "image_category_probs", lambda image: (None, 3))
 
 
 def _with_valid_pictures(container):

@@ -368,7 +368,7 @@ def test_it_reads_search_regions_inside_the_picture_or_refuses_them(text):
     )
 )
 def test_it_reads_placements_in_range_or_refuses_them(values):
-    from processing.kinds_scenes import parse_placement
+    from processing.kinds.scenes import parse_placement
 
     try:
         placement = parse_placement(values)

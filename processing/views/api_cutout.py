@@ -23,7 +23,7 @@ from catalog.views import serve_stored_file
 
 from .. import api
 from ..api import ApiProblem
-from ..kinds import cutout_outcome
+from ..kinds.cutout import cutout_outcome
 from ..models import ApiNonce, Job, JobItem, JobKind, Result, Status
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from .. import api
 from ..api import ApiProblem
 from ..engines.erase_rle import InvalidMask, decode_rle_mask
-from ..kinds_erase import ERASE, erase_outcome, parse_types
+from ..kinds.erase import ERASE, erase_outcome, parse_types
 
 logger = logging.getLogger(__name__)
 

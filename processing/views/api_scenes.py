@@ -16,15 +16,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .. import api
-from .. import kinds_scenes as ks
+from .. import api, scene_library
 from ..api import ApiProblem
+from ..kinds import scenes as scene_kind
 from ..models import JobKind, Scene
 from .scenes import signed_cover_path
 
 QUERY_MIN_SIDE, QUERY_MAX_SIDE = 100, 4096
 GEN_MIN_SIDE, GEN_MAX_SIDE = 100, 4096
-OUT_MIN_SIDE, OUT_MAX_SIDE = 64, ks.MAX_OUTPUT_SIDE
+OUT_MIN_SIDE, OUT_MAX_SIDE = 64, scene_library.MAX_OUTPUT_SIDE
 TITLE_MAX_CHARS = 512
 
 
@@ -50,8 +50,8 @@ def scene_query(request: HttpRequest) -> HttpResponse:
         token = api.authenticate(request)
         api.check_rate_limit(token.team)
         params = api.request_params(request)
-        category_type = api.int_param(params, "categoryType", 1, len(ks.CATEGORIES))
-        scene_type = api.int_param(params, "sceneType", 1, len(ks.SCENE_TYPES))
+        category_type = api.int_param(params, "categoryType", 1, len(scene_library.CATEGORIES))
+        scene_type = api.int_param(params, "sceneType", 1, len(scene_library.SCENE_TYPES))
         count = api.int_param(params, "count", 1, 100)
         title = params.get("productTitle") or ""
         if not isinstance(title, str):
@@ -72,9 +72,9 @@ def scene_query(request: HttpRequest) -> HttpResponse:
                 min_side=QUERY_MIN_SIDE,
                 max_side=QUERY_MAX_SIDE,
             )
-            signals = ks.image_signals(decoded.image)
+            signals = scene_library.image_signals(decoded.image)
         try:
-            choices = ks.recommend_scenes(
+            choices = scene_library.recommend_scenes(
                 token.team,
                 title=title,
                 category_probs=signals.get("probs"),
@@ -104,7 +104,7 @@ def _placement(params: dict):
     if not isinstance(raw, dict):
         raise ApiProblem(api.INVALID_INPUT, "placement must be an object with x, y and scale.", "placement")
     try:
-        return ks.parse_placement(raw)
+        return scene_kind.parse_placement(raw)
     except ValueError as error:
         raise ApiProblem(api.INVALID_INPUT, f"placement.{error}", "placement") from None
 
@@ -125,7 +125,7 @@ def scene_generate(request: HttpRequest) -> HttpResponse:
             raise ApiProblem(api.INVALID_INPUT, "modelNum is not a known scene.", "modelNum")
         width = api.int_param(params, "targetWidth", OUT_MIN_SIDE, OUT_MAX_SIDE) or 1024
         height = api.int_param(params, "targetHeight", OUT_MIN_SIDE, OUT_MAX_SIDE) or width
-        category = api.int_param(params, "categoryType", 1, len(ks.CATEGORIES))
+        category = api.int_param(params, "categoryType", 1, len(scene_library.CATEGORIES))
         placement = _placement(params)
         decoded = api.load_image_input(
             base64_value=params.get("imageBase64"),
@@ -136,7 +136,7 @@ def scene_generate(request: HttpRequest) -> HttpResponse:
             max_side=GEN_MAX_SIDE,
         )
         if category is None:
-            _probs, category = ks.image_category_probs(decoded.image)
+            _probs, category = scene_library.image_category_probs(decoded.image)
             category = category or (scene.categories[0] if scene.categories else 1)
         job_params = {
             "size": [width, height],
@@ -149,8 +149,12 @@ def scene_generate(request: HttpRequest) -> HttpResponse:
             job_params=job_params,
             item_params={"scene": scene.model_num, "category": category},
             request_id=request_id,
-            compute=lambda: ks.render_outcome(
-                ks.cut_out(decoded.image), scene, category=category, size=(width, height), placement=placement
+            compute=lambda: scene_kind.render_outcome(
+                scene_library.cut_out(decoded.image),
+                scene,
+                category=category,
+                size=(width, height),
+                placement=placement,
             ),
         )
     except ApiProblem as problem:

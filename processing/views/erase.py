@@ -17,7 +17,7 @@ from catalog.models import ProductImage
 
 from ..engines.erase_rle import InvalidMask, decode_rle_mask
 from ..forms_erase import EraseForm, EraseMaskForm
-from ..kinds_erase import ERASE, ERASE_DETECT, TYPE_LABELS, read_detection, store_hand_mask
+from ..kinds.erase import ERASE, ERASE_DETECT, TYPE_LABELS, read_detection, store_hand_mask
 from ..models import Job, JobItem, Result, Status
 from .jobs import _get_job_for_user, start_batch_job
 

@@ -19,9 +19,10 @@ from catalog.access import current_membership, member_required, require_editor
 from catalog.models import Product, ProductImage
 from catalog.views import serve_stored_file
 
-from .. import kinds_scenes as ks
+from .. import scene_library
 from ..engines.imageio import ImageDecodeError, decode_image, encode_image
 from ..kinds import ItemError
+from ..kinds import scenes as scene_kind
 from ..models import Job, JobItem, JobKind, Scene
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ def _filter_value(raw: str | None, valid: dict) -> int | None:
 
 
 # --- forms ------------------------------------------------------------------------------------------
-TYPE_CHOICES = [(k, v[0]) for k, v in ks.SCENE_TYPES.items()]
-CATEGORY_CHOICES = [(k, v[0]) for k, v in ks.CATEGORIES.items()]
+TYPE_CHOICES = [(k, v[0]) for k, v in scene_library.SCENE_TYPES.items()]
+CATEGORY_CHOICES = [(k, v[0]) for k, v in scene_library.CATEGORIES.items()]
 
 
 class SceneForm(forms.Form):
@@ -105,8 +106,8 @@ class SceneGeometryForm(SceneForm):
 # --- the library --------------------------------------------------------------------------------------
 @member_required
 def scene_list(request: HttpRequest) -> HttpResponse:
-    category_type = _filter_value(request.GET.get("categoryType"), ks.CATEGORIES)
-    scene_type = _filter_value(request.GET.get("sceneType"), ks.SCENE_TYPES)
+    category_type = _filter_value(request.GET.get("categoryType"), scene_library.CATEGORIES)
+    scene_type = _filter_value(request.GET.get("sceneType"), scene_library.SCENE_TYPES)
     team_scenes = [
         s for s in Scene.objects.for_team(request.membership.team) if s.matches(category_type, scene_type)
     ]
@@ -143,7 +144,7 @@ def scene_new(request: HttpRequest) -> HttpResponse:
         else:
             data = form.cleaned_data
             scene = Scene.objects.create(
-                model_num=ks.new_team_model_num(),
+                model_num=scene_library.new_team_model_num(),
                 team=request.membership.team,
                 name_en=data["name_en"],
                 name_zh=data["name_zh"],
@@ -154,7 +155,7 @@ def scene_new(request: HttpRequest) -> HttpResponse:
                 product_box=[0.25, 0.25, 0.75, 0.82],
                 created_by=request.user,
             )
-            ks.store_team_scene_files(scene, ks.prepare_team_background(decoded))
+            scene_library.store_team_scene_files(scene, scene_library.prepare_team_background(decoded))
             messages.success(request, "Scene added. Drag the surface line and the product box, then save.")
             return redirect(scene)
     return render(request, "processing/scene_form.html", {"form": form, "scene": None})
@@ -199,7 +200,7 @@ def scene_detail(request: HttpRequest, model_num: str) -> HttpResponse:
                     light_softness=data["light_softness"],
                 )
                 scene.refresh_from_db()
-                ks.refresh_team_cover(scene)
+                scene_library.refresh_team_cover(scene)
                 messages.success(request, "Scene saved.")
                 return redirect(scene)
     elif request.method == "POST":
@@ -229,7 +230,7 @@ def scene_cover(request: HttpRequest, model_num: str) -> HttpResponse:
     if not scene.is_preset and not _may_see_team_scene(request, scene):
         raise Http404("No such scene.")
     if scene.is_preset:
-        ks.ensure_cover(scene)
+        scene_library.ensure_cover(scene)
     if not scene.cover:
         raise Http404("This scene has no cover yet.")
     response = serve_stored_file(request, scene.cover, "image/jpeg", f"scene-{scene.model_num}.jpg")
@@ -269,15 +270,15 @@ def _product_images(request: HttpRequest, product: Product) -> list[ProductImage
 def product_scenes(request: HttpRequest, pk: int) -> HttpResponse:
     product = _get_product_for_user(request, pk)
     images = _product_images(request, product)
-    category_type = _filter_value(request.GET.get("categoryType"), ks.CATEGORIES)
-    scene_type = _filter_value(request.GET.get("sceneType"), ks.SCENE_TYPES)
+    category_type = _filter_value(request.GET.get("categoryType"), scene_library.CATEGORIES)
+    scene_type = _filter_value(request.GET.get("sceneType"), scene_library.SCENE_TYPES)
     signals: dict = {}
     if images:
         try:
-            signals = ks.signals_for_product_image(images[0])
+            signals = scene_library.signals_for_product_image(images[0])
         except (ImageDecodeError, FileNotFoundError, ItemError) as error:
             logger.info("no image signals for product %s: %s", product.pk, error)
-    choices = ks.recommend_scenes(
+    choices = scene_library.recommend_scenes(
         request.membership.team,
         title=product.title,
         category_probs=signals.get("probs"),
@@ -293,7 +294,7 @@ def product_scenes(request: HttpRequest, pk: int) -> HttpResponse:
         "scene_type": scene_type,
         "type_choices": TYPE_CHOICES,
         "category_choices": CATEGORY_CHOICES,
-        "aspects": list(ks.ASPECTS),
+        "aspects": list(scene_library.ASPECTS),
         "long_sides": LONG_SIDES,
         "palette": signals.get("palette") or [],
     }
@@ -313,21 +314,21 @@ def scene_preview(request: HttpRequest, pk: int) -> HttpResponse:
         product=product,
     )
     aspect = request.GET.get("aspect", "1:1")
-    if aspect not in ks.ASPECTS:
+    if aspect not in scene_library.ASPECTS:
         aspect = "1:1"
     try:
-        placement = ks.parse_placement(request.GET)
+        placement = scene_kind.parse_placement(request.GET)
     except ValueError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
     try:
-        cutout = ks.cached_cutout(image)
+        cutout = scene_library.cached_cutout(image)
     except (ItemError, ImageDecodeError) as error:
         return HttpResponse(getattr(error, "message", str(error)), status=422, content_type="text/plain")
-    picture, geometry = ks.render_on_scene(
+    picture, geometry = scene_kind.render_on_scene(
         cutout,
         scene,
         category=product.category,
-        size=ks.output_dims(aspect, ks.PREVIEW_SIDE),
+        size=scene_library.output_dims(aspect, scene_library.PREVIEW_SIDE),
         placement=placement,
         background_side=768,
     )
@@ -365,13 +366,13 @@ def scene_render(request: HttpRequest, pk: int) -> HttpResponse:
         problems.append("Choose at least one photo.")
     if not chosen:
         problems.append("Choose at least one scene.")
-    if aspect not in ks.ASPECTS or not 256 <= long_side <= ks.MAX_OUTPUT_SIDE:
+    if aspect not in scene_library.ASPECTS or not 256 <= long_side <= scene_library.MAX_OUTPUT_SIDE:
         problems.append("Choose a size: 1:1, 3:4, 4:3 or 9:16, up to 2048 px.")
     if len(images) * len(chosen) > MAX_RENDER_ITEMS:
         problems.append(f"At most {MAX_RENDER_ITEMS} renders at once; choose fewer photos or scenes.")
     placement = {}
     try:
-        parsed = ks.parse_placement({k: request.POST.get(k) for k in ("x", "y", "scale")})
+        parsed = scene_kind.parse_placement({k: request.POST.get(k) for k in ("x", "y", "scale")})
     except ValueError as error:
         problems.append(f"Placement: {error}")
     else:
@@ -396,7 +397,7 @@ def scene_render(request: HttpRequest, pk: int) -> HttpResponse:
         items=items,
         created_by=request.user,
         params={
-            "size": list(ks.output_dims(aspect, long_side)),
+            "size": list(scene_library.output_dims(aspect, long_side)),
             "aspect": aspect,
             "placement": placement,
             "consistent": True,

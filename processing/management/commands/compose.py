@@ -10,9 +10,10 @@ from PIL import Image
 from processing.engines import scenes
 from processing.engines.imageio import ImageDecodeError, decode_image, encode_image
 from processing.kinds import ItemError
-from processing.kinds_scenes import ensure_cover, render_on_scene, set_plan, sync_presets
+from processing.kinds.scenes import render_on_scene, set_plan
 from processing.models import Scene
 from processing.progress import ProgressBar
+from processing.scene_library import ensure_cover, sync_presets
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -115,7 +116,7 @@ class Command(BaseCommand):
         return scene
 
     def _cut_out(self, path: Path) -> Image.Image:
-        from processing.kinds_scenes import cut_out
+        from processing.scene_library import cut_out
 
         decoded = decode_image(
             path.read_bytes(),

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from processing.engines.imageio import ImageDecodeError, decode_image, encode_image
 from processing.kinds import ItemError
-from processing.kinds_erase import parse_types
+from processing.kinds.erase import parse_types
 from processing.progress import ProgressBar
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -45,7 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, in_dir: Path, out_dir: Path, **options) -> None:
         from processing.engines.erase import remove_elements
-        from processing.kinds_erase import subject_alpha_for
+        from processing.kinds.erase import subject_alpha_for
 
         if not in_dir.is_dir():
             raise CommandError(f"{in_dir} is not a folder")

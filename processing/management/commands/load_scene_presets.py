@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand
 
-from processing.kinds_scenes import COVER_SIDE, ensure_cover, sync_presets, warm_text_cache
 from processing.models import Scene
 from processing.progress import ProgressBar
+from processing.scene_library import COVER_SIDE, ensure_cover, sync_presets, warm_text_cache
 
 
 class Command(BaseCommand):

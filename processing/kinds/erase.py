@@ -21,12 +21,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from .engines.imageio import encode_image
-from .kinds import ItemError, ItemOutcome, handles, load_item_image
+from ..engines.erase import InvalidMask, decode_rle_mask, detect_elements, encode_rle_mask, remove_elements
+from ..engines.imageio import encode_image
+from ..models import Result
+from . import ItemError, ItemOutcome, handles, load_item_image
 
 if TYPE_CHECKING:
-    from .engines.erase import Element
-    from .models import JobItem
+    from ..engines.erase import Element
+    from ..models import JobItem
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ def subject_alpha_for(rgb: np.ndarray, *, required: bool) -> np.ndarray | None:
     product text would count as background and be erased); a hand mask only uses it to keep
     product and backdrop colours apart while filling, so there it may be missing."""
     try:
-        from .engines.cutout import ModelMissingError, predict_alpha
+        from ..engines.cutout import ModelMissingError, predict_alpha
     except ImportError as error:
         if required:
             raise ItemError("model_missing", f"The cut-out engine is unavailable: {error}") from None
@@ -130,7 +132,6 @@ def erase_outcome(
     hand_mask: np.ndarray | None = None,
     subject_alpha: np.ndarray | None = None,
 ) -> ItemOutcome:
-    from .engines.erase import InvalidMask, remove_elements
 
     rgb, own_alpha = _rgb_and_alpha(image)
     height, width = rgb.shape[:2]
@@ -191,7 +192,6 @@ def store_hand_mask(team_id: int, rle: str) -> dict:
 
 
 def load_hand_mask(item: JobItem, width: int, height: int) -> np.ndarray | None:
-    from .engines.erase import InvalidMask, decode_rle_mask
 
     params = item.params
     if "mask" in params:
@@ -216,8 +216,6 @@ def load_hand_mask(item: JobItem, width: int, height: int) -> np.ndarray | None:
 
 def stored_subject(item: JobItem, width: int, height: int) -> np.ndarray | None:
     """The subject mask saved by the editor's detection job, if it fits this photo."""
-    from .engines.erase import InvalidMask, decode_rle_mask
-    from .models import Result
 
     result_id = item.params.get("detection_result")
     if not result_id:
@@ -254,7 +252,6 @@ def erase_item(item: JobItem) -> ItemOutcome:
 
 @handles(ERASE_DETECT)
 def detect_item(item: JobItem) -> ItemOutcome:
-    from .engines.erase import detect_elements, encode_rle_mask
 
     decoded = load_item_image(item)
     rgb, _alpha = _rgb_and_alpha(decoded.image)
