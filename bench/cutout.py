@@ -4,7 +4,7 @@
     .venv/bin/python bench/cutout.py --soak 200     # memory check: RSS over N consecutive images
     .venv/bin/python bench/cutout.py --cache --no-baselines --ablate --per-image   # quality iteration
 
-With --cache, the engine's model calls (cutout.run_model) are memoised on disk, keyed by the
+With --cache, the engine's model calls (cutout.model.run_model) are memoised on disk, keyed by the
 exact model input (pixels, size, model type): post-processing changes can be measured in
 seconds, and only new crops cost a model run. Timings are meaningless with --cache; judge
 speed from a run without it.
@@ -50,9 +50,12 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from processing.engines import cutout  # noqa: E402
+from devdata import DEV_DATA  # noqa: E402  (bench/ is the script's own directory)
 
-DATA_DIR = Path(os.environ.get("VITRINE_CUTOUT_DATA", "/work/shared/data/dev/cutout"))
+from processing.engines import cutout  # noqa: E402
+from processing.engines.cutout import model as cutout_model  # noqa: E402
+
+DATA_DIR = Path(os.environ.get("VITRINE_CUTOUT_DATA", DEV_DATA / "cutout"))
 BOUNDARY_TOLERANCE_PX = 3
 
 AlphaFn = Callable[[np.ndarray], np.ndarray]
@@ -191,9 +194,9 @@ def make_vitrine(disabled_step: str | None = None) -> AlphaFn:
 
 
 def enable_model_cache(directory: Path) -> None:
-    """Memoise cutout.run_model on disk, keyed by its exact input."""
+    """Memoise cutout.model.run_model on disk, keyed by its exact input."""
     directory.mkdir(parents=True, exist_ok=True)
-    compute = cutout.run_model
+    compute = cutout_model.run_model
 
     def cached(rgb: np.ndarray, size: tuple[int, int], model_type: str = "general") -> np.ndarray:
         digest = hashlib.sha1(np.ascontiguousarray(rgb).tobytes())
@@ -205,7 +208,7 @@ def enable_model_cache(directory: Path) -> None:
         np.save(path, output)
         return output
 
-    cutout.run_model = cached  # type: ignore[assignment]
+    cutout_model.run_model = cached  # type: ignore[assignment]
 
 
 # --- runner ---------------------------------------------------------------------------------

@@ -45,10 +45,13 @@ from skimage.metrics import structural_similarity
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from processing.engines import erase  # noqa: E402
-from processing.engines.erase_inpaint import inpaint_array  # noqa: E402
+from devdata import DEV_DATA  # noqa: E402  (bench/ is the script's own directory)
 
-DATA_DIR = Path(os.environ.get("VITRINE_ERASE_DATA", "/work/shared/data/dev/erase"))
+from processing.engines import erase  # noqa: E402
+from processing.engines.erase import ocr  # noqa: E402
+from processing.engines.erase.fill import inpaint_array  # noqa: E402
+
+DATA_DIR = Path(os.environ.get("VITRINE_ERASE_DATA", DEV_DATA / "erase"))
 ALL = {1, 2, 3, 4}
 
 network_attempts: list[str] = []
@@ -165,7 +168,7 @@ def main() -> None:
     methods = [m for m in args.methods.split(",") if m]
     predictor = predicted_alpha_fn() if args.predicted_alpha else None
 
-    erase.get_ocr()
+    ocr.get_ocr()
     erase.detect_text(np.full((64, 64, 3), 255, np.uint8))  # warm the sessions up
 
     covered: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # type -> [hit, total]
@@ -202,7 +205,7 @@ def main() -> None:
         cpu_seconds.append(time.process_time() - started_cpu)
         if not args.no_speed_reference:
             started = time.perf_counter()
-            erase._run_detector(np.ascontiguousarray(rgb[..., ::-1]), 1024)
+            ocr.run_detector(np.ascontiguousarray(rgb[..., ::-1]), 1024)
             reference_detect.append(time.perf_counter() - started)
         ours = result.mask > 0
         output = np.asarray(result.image)

@@ -28,11 +28,13 @@ from PIL import Image, ImageDraw, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from processing.engines import scenes  # noqa: E402
-from processing.engines.scene_text import TextModelMissingError  # noqa: E402
-from processing.engines.search_category import CATALOG_SLUGS  # noqa: E402
+from devdata import DEV_DATA  # noqa: E402  (bench/ is the script's own directory)
 
-SEARCH_DATA = Path("/work/shared/data/dev/search")
+from processing.engines import scenes  # noqa: E402
+from processing.engines.categories import CATALOG_SLUGS  # noqa: E402
+from processing.engines.scenes import TextModelMissingError  # noqa: E402
+
+SEARCH_DATA = DEV_DATA / "search"
 
 
 def precision_at_3(backend: str, items: list[dict]) -> tuple[float, dict[str, float], float]:
@@ -64,7 +66,7 @@ def image_category_accuracy() -> tuple[str, float | None, int]:
     if not emb_py.is_file():
         return ("skipped: processing/engines/embedding.py does not exist", None, 0)
     try:
-        from processing.engines import embedding, search_category
+        from processing.engines import categories, embedding
     except ImportError as exc:
         return (f"skipped: cannot import the image model helpers ({exc})", None, 0)
     if not embedding.model_path().is_file():
@@ -75,7 +77,7 @@ def image_category_accuracy() -> tuple[str, float | None, int]:
     for prod in manifest["products"]:
         img = Image.open(SEARCH_DATA / prod["images"][0]["file"]).convert("RGB")
         probs = embedder.embed(img).probs
-        pred = search_category.predict_category(probs, "catalog")
+        pred = categories.predict_category(probs, "catalog")
         right += int(pred == CATALOG_SLUGS[prod["category"]])
         total += 1
     return ("catalog products, first image, predict_category(ImageNet probs)", right / total, total)

@@ -27,13 +27,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from processing.engines import search_local  # noqa: E402
-from processing.engines.embedding import EMBEDDING_DIM, get_embedder  # noqa: E402
-from processing.engines.search import SAME_PRODUCT_THRESHOLD, SearchEngine  # noqa: E402
-from processing.engines.search_category import CATALOG_SLUGS  # noqa: E402
-from processing.engines.search_index import VectorIndex  # noqa: E402
+from devdata import DEV_DATA  # noqa: E402  (bench/ is the script's own directory)
 
-DEFAULT_DATA = Path("/work/shared/data/dev/search")
+from processing.engines.categories import CATALOG_SLUGS  # noqa: E402
+from processing.engines.embedding import EMBEDDING_DIM, get_embedder  # noqa: E402
+from processing.engines.search import SAME_PRODUCT_THRESHOLD, SearchEngine, VectorIndex, local  # noqa: E402
+
+DEFAULT_DATA = DEV_DATA / "search"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -443,7 +443,7 @@ def main() -> None:
     embedder = get_embedder()
     embedder.ensure_loaded()
     if args.features:
-        search_local.N_FEATURES = args.features
+        local.N_FEATURES = args.features
     engine = SearchEngine(embedder=embedder)
     if args.rerank_k:
         engine.rerank_k = args.rerank_k

@@ -555,7 +555,7 @@ class ImageSearchEntryQuerySet(models.QuerySet):
 
 
 class ImageSearchEntry(models.Model):
-    """What search needs about one catalog image (see processing/engines/search.py, storage contract)."""
+    """What search needs about one catalog image (see processing/engines/search/engine.py, storage contract)."""
 
     image = models.OneToOneField(ProductImage, on_delete=models.CASCADE, related_name="search_entry")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")

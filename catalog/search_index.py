@@ -29,10 +29,19 @@ from django.db.models import Q
 from PIL import Image
 
 from processing.engines.embedding import DEFAULT_MODEL_NAME, EMBEDDING_DIM
-from processing.engines.search import ImageFeatures, SearchEngine, SearchResult
-from processing.engines.search_filter import And, Compare, Node, Or, parse_filter, to_q
-from processing.engines.search_index import VectorIndex
-from processing.engines.search_subject import Box
+from processing.engines.search import (
+    And,
+    Box,
+    Compare,
+    ImageFeatures,
+    Node,
+    Or,
+    SearchEngine,
+    SearchResult,
+    VectorIndex,
+    parse_filter,
+    to_q,
+)
 
 from .models import (
     Category,

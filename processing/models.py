@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from catalog.models import ProductImage, Team
 
-from .engines.scenes import CATEGORIES, SCENE_TYPES
+from .engines.scenes.library import CATEGORIES, SCENE_TYPES
 from .kinds import ItemError, ItemOutcome, get_discarder, get_handler
 
 if TYPE_CHECKING:

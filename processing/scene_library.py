@@ -24,8 +24,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from .engines import scene_text, scenes
+from .engines import scenes
 from .engines.imageio import DecodedImage, decode_image, encode_image
+from .engines.scenes import text as scene_text
 from .kinds import ItemError
 from .models import Scene
 
@@ -513,8 +514,8 @@ def product_palette(image: Image.Image) -> list[tuple[str, float]]:
 
 def image_category_probs(image: Image.Image) -> tuple[dict[int, float] | None, int | None]:
     """Category probabilities from the shared image model, and its best guess; (None, None) without it."""
+    from .engines.categories import category_scores, predict_category
     from .engines.embedding import ModelMissingError, get_embedder
-    from .engines.search_category import category_scores, predict_category
 
     try:
         embedding = get_embedder(settings.VITRINE_MODEL_DIR).embed(image.convert("RGB"))

@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 
 from processing.engines import cutout
+from processing.engines.cutout import matte, model, pipeline
+from processing.engines.cutout import subject as subject_selection
 
 SIZE = 512
 
@@ -126,7 +128,7 @@ def test_it_clears_the_hole_of_a_ring(ring_alpha):
 def test_it_raises_a_clear_error_when_the_model_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_MODEL_DIR", str(tmp_path))
     with pytest.raises(cutout.ModelMissingError, match="make models"):
-        cutout.get_session("general")
+        model.get_session("general")
 
 
 def test_it_rejects_an_unknown_model_type():
@@ -152,10 +154,10 @@ def known_matte(monkeypatch):
     rgb = np.full((400, 600, 3), 90, np.uint8)
     rgb[alpha > 0] = (20, 160, 60)
 
-    def fake_analyse(image_rgb: np.ndarray, model_type: str = "general") -> cutout.Analysis:
-        return cutout.Analysis(alpha.copy(), 0.9, alpha.astype(np.float32) / 255.0)
+    def fake_analyse(image_rgb: np.ndarray, model_type: str = "general") -> pipeline.Analysis:
+        return pipeline.Analysis(alpha.copy(), 0.9, alpha.astype(np.float32) / 255.0)
 
-    monkeypatch.setattr(cutout, "analyse", fake_analyse)
+    monkeypatch.setattr(pipeline, "analyse", fake_analyse)
     return Image.fromarray(rgb), box
 
 
@@ -222,10 +224,10 @@ def test_it_does_not_count_a_thin_stand_reaching_the_frame_as_running_into_it():
     prob = np.zeros((400, 400), np.float32)
     prob[150:300, 120:280] = 1.0  # the product's body
     prob[300:400, 198:202] = 1.0  # its thin stand, down to the bottom edge
-    _, components = cutout.find_components(prob)
+    _, components = subject_selection.find_components(prob)
     assert len(components) == 1 and components[0].touched_sides == 0
     prob[300:400, 120:280] = 1.0  # a base as wide as the body: cut by the frame, furniture-like
-    _, components = cutout.find_components(prob)
+    _, components = subject_selection.find_components(prob)
     assert components[0].touched_sides == 1
 
 
@@ -242,7 +244,7 @@ def make_product_on_chair() -> tuple[np.ndarray, np.ndarray]:
 
 def test_it_splits_a_product_off_the_furniture_it_touches():
     rgb, prob = make_product_on_chair()
-    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    subject, dropped = subject_selection.split_fused(rgb, prob, prob >= 0.5)
     assert dropped is not None
     assert subject[220, 270] and not subject[350, 100]
     assert dropped[350, 100] and not dropped[220, 270]
@@ -251,14 +253,14 @@ def test_it_splits_a_product_off_the_furniture_it_touches():
 def test_it_splits_by_colour_when_the_model_is_sure_of_product_and_furniture_alike():
     rgb, prob = make_product_on_chair()
     prob[180:300, 200:215] = 1.0  # no weaker seam: the blob does not fall apart by confidence
-    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    subject, dropped = subject_selection.split_fused(rgb, prob, prob >= 0.5)
     assert dropped is not None
     assert subject[220, 270] and not subject[350, 100]
     assert dropped[350, 100] and not dropped[220, 270]
     saved = dict(cutout.STEPS)
     cutout.STEPS["colour_split"] = False
     try:
-        assert cutout.split_fused(rgb, prob, prob >= 0.5)[1] is None
+        assert subject_selection.split_fused(rgb, prob, prob >= 0.5)[1] is None
     finally:
         cutout.STEPS.update(saved)
 
@@ -267,7 +269,7 @@ def test_it_does_not_split_a_blob_in_view_by_colour():
     rgb, prob = make_product_on_chair()
     prob[180:300, 200:215] = 1.0
     prob[330:, :], rgb[330:, :] = 0.0, 235  # the "chair" no longer reaches the frame
-    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    subject, dropped = subject_selection.split_fused(rgb, prob, prob >= 0.5)
     assert dropped is None and (subject == (prob >= 0.5)).all()
 
 
@@ -279,25 +281,25 @@ def test_it_clears_a_separate_piece_only_when_it_matches_its_own_surroundings():
     rgb[40:60, 40:200] = (90, 60, 180)  # a purple stripe in the backdrop just above it
     prob[220:250, 200:260] = 0.7  # a purple puck: a colour found around the subject,
     rgb[220:250, 200:260] = (90, 60, 180)  # but not around the puck itself
-    cleared = cutout.clear_enclosed_background(rgb, prob)
+    cleared = matte.clear_enclosed_background(rgb, prob)
     assert cleared[235, 230] > 0.5
     rgb[220:250, 200:260] = 230  # a piece in the backdrop's own colour is background
-    cleared = cutout.clear_enclosed_background(rgb, prob)
+    cleared = matte.clear_enclosed_background(rgb, prob)
     assert cleared[235, 230] == 0.0
 
 
 def test_it_leaves_a_lone_product_whole():
     rgb, prob = make_product_on_chair()
     prob[:, :215] = 0.0
-    subject, dropped = cutout.split_fused(rgb, prob, prob >= 0.5)
+    subject, dropped = subject_selection.split_fused(rgb, prob, prob >= 0.5)
     assert dropped is None and (subject == (prob >= 0.5)).all()
 
 
 @pytest.mark.parametrize("size", [(300, 200), (900, 1400), (2000, 600), (5000, 5000)])
 def test_it_keeps_the_crop_pass_within_its_budget(size):
-    width, height = cutout.refine_input_size(*size)
+    width, height = pipeline.refine_input_size(*size)
     assert width % 32 == 0 and height % 32 == 0
-    assert width * height <= cutout.REFINE_MAX_PIXELS
+    assert width * height <= pipeline.REFINE_MAX_PIXELS
 
 
 def test_it_looks_again_closer_when_nothing_is_confident(monkeypatch):
@@ -311,7 +313,7 @@ def test_it_looks_again_closer_when_nothing_is_confident(monkeypatch):
             prob[height // 3 : 2 * height // 3, width // 3 : 2 * width // 3] = 1.0
         return prob
 
-    monkeypatch.setattr(cutout, "run_model", fake_run_model)
+    monkeypatch.setattr(model, "run_model", fake_run_model)
     alpha = cutout.predict_alpha(np.full((600, 600, 3), 200, np.uint8))
     assert len(calls) == 3
     assert calls[1][0] < 600  # the second look is on a part of the photo

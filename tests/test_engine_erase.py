@@ -14,8 +14,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from processing.engines import erase, erase_inpaint
-from processing.engines.erase import InvalidMask, decode_rle_mask, encode_rle_mask
+from processing.engines import erase
+from processing.engines.erase import InvalidMask, decode_rle_mask, encode_rle_mask, fill, masks, ocr, tiles
+from processing.engines.erase.elements import (
+    CHARACTER,
+    COLOUR_BLOCK,
+    SEMI_TRANSPARENT,
+    SPECIFIC_NAME,
+    TextBox,
+)
+from processing.engines.erase.glyphs import Glyphs
 
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")
 SEED_EXAMPLE = (
@@ -173,7 +181,7 @@ def test_it_detects_each_element_type(key: str, kind: int, recall: float) -> Non
 
 def test_it_grows_the_colour_block_to_the_whole_banner() -> None:
     scene, elements = make_detected_scene()
-    blocks = [element for element in elements if element.type == erase.COLOUR_BLOCK]
+    blocks = [element for element in elements if element.type == COLOUR_BLOCK]
     assert blocks
     x0, y0, x1, y1 = blocks[0].box
     assert x0 <= 32 and y0 <= 642 and x1 >= 248 and y1 >= 708
@@ -181,7 +189,7 @@ def test_it_grows_the_colour_block_to_the_whole_banner() -> None:
 
 def test_it_keeps_mask_tight_around_glyphs() -> None:
     scene, elements = make_detected_scene()
-    promo = [element for element in elements if element.type == erase.CHARACTER and not element.on_subject]
+    promo = [element for element in elements if element.type == CHARACTER and not element.on_subject]
     assert promo
     x0, y0, x1, y1 = promo[0].box
     box_area = (x1 - x0) * (y1 - y0)
@@ -193,9 +201,7 @@ def test_it_keeps_text_printed_on_the_product_when_only_the_background_is_cleane
     scene, elements = make_detected_scene()
     printed = scene["truth"]["printed"]
     on_product = [element for element in elements if element.on_subject]
-    assert on_product and all(
-        element.type in (erase.SPECIFIC_NAME, erase.CHARACTER) for element in on_product
-    )
+    assert on_product and all(element.type in (SPECIFIC_NAME, CHARACTER) for element in on_product)
 
     background_only = erase.build_removal_mask(
         scene["image"], list(elements), scene["alpha"], set(), erase.ALL_TYPES
@@ -223,7 +229,7 @@ def test_it_stores_each_element_mask_inside_its_box_only() -> None:
         # The full mask is what the element used to carry: its set pixels lie in the box, which is
         # tight on them (x1, y1 exclusive), and match the stored pixels there.
         assert full.shape == shape and full.any()
-        assert erase._mask_box(full) == element.box
+        assert masks.mask_box(full) == element.box
         assert np.array_equal(full[y0:y1, x0:x1], element.local_mask)
         assert full.sum() == element.local_mask.sum()
         assert np.array_equal(element.mask_in((0, 0, shape[1], shape[0])), full)
@@ -246,20 +252,20 @@ def test_it_combines_box_local_masks_as_full_masks_would() -> None:
         full[y0 : y0 + int(rng.integers(1, 30)), x0 : x0 + int(rng.integers(1, 30))] = True
         full &= rng.random((height, width)) > 0.4
         # Cut from a window whose corner is (3, 5): nothing is set above or left of it.
-        box, local = erase._tight(full[5:, 3:], 3, 5)
-        assert box == (erase._mask_box(full) if full.any() else (0, 0, 0, 0))
+        box, local = masks.tight(full[5:, 3:], 3, 5)
+        assert box == (masks.mask_box(full) if full.any() else (0, 0, 0, 0))
         assert local.shape == (box[3] - box[1], box[2] - box[0])
-        assert np.array_equal(erase._window_of(box, local, whole), full)
+        assert np.array_equal(masks.window_of(box, local, whole), full)
         return full, box, local
 
     for _ in range(60):
         a, box_a, local_a = make_patch()
         b, box_b, local_b = make_patch()
-        box, local = erase._union(box_a, local_a, box_b, local_b)
-        assert np.array_equal(erase._window_of(box, local, whole), a | b)
-        assert box == (erase._mask_box(a | b) if (a | b).any() else (0, 0, 0, 0))
-        assert erase._overlap(box_a, local_a, box_b, local_b) == (a & b).sum()
-        assert np.array_equal(erase._window_of(box_a, local_a, (10, 7, 50, 44)), a[7:44, 10:50])
+        box, local = masks.union(box_a, local_a, box_b, local_b)
+        assert np.array_equal(masks.window_of(box, local, whole), a | b)
+        assert box == (masks.mask_box(a | b) if (a | b).any() else (0, 0, 0, 0))
+        assert masks.overlap(box_a, local_a, box_b, local_b) == (a & b).sum()
+        assert np.array_equal(masks.window_of(box_a, local_a, (10, 7, 50, 44)), a[7:44, 10:50])
 
 
 def make_stamp_scene(rings: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -288,7 +294,7 @@ def test_it_finds_a_round_stamp_and_masks_its_rings() -> None:
     image, alpha, rings = make_stamp_scene(rings=2)
     elements = erase.detect_elements(image, alpha)
     stamps = [element for element in elements if element.features.get("stamp")]
-    assert len(stamps) == 1 and stamps[0].type == erase.SEMI_TRANSPARENT and not stamps[0].on_subject
+    assert len(stamps) == 1 and stamps[0].type == SEMI_TRANSPARENT and not stamps[0].on_subject
     stamp = stamps[0].full_mask(rings.shape)
     covered = (stamp & rings).sum() / rings.sum()
     assert covered >= 0.9, f"the stamp mask covers {covered:.2f} of the ring pixels"
@@ -375,8 +381,8 @@ def test_it_fills_crops_two_at_a_time_exactly_as_one_at_a_time(monkeypatch: pyte
     alpha[100:, 150:] = 255
     results = []
     for threads in (1, 2):
-        monkeypatch.setattr(erase_inpaint, "INPAINT_THREADS", threads)
-        results.append(erase_inpaint.inpaint_array(image, mask, alpha, "auto"))
+        monkeypatch.setattr(fill, "INPAINT_THREADS", threads)
+        results.append(fill.inpaint_array(image, mask, alpha, "auto"))
     assert np.array_equal(results[0], results[1])
     assert not np.array_equal(results[0], image)
 
@@ -408,8 +414,8 @@ def test_it_loads_the_detector_from_the_package_without_any_network(monkeypatch:
     monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
     monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
     monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
-    monkeypatch.setattr(erase, "_ocr", None)  # force a fresh load under the guard
-    assert erase.rapidocr_model_dir().is_dir()
+    monkeypatch.setattr(ocr, "_ocr", None)  # force a fresh load under the guard
+    assert ocr.rapidocr_model_dir().is_dir()
 
     image = Image.new("RGB", (320, 120), (250, 250, 250))
     ImageDraw.Draw(image).text((20, 30), "OFFLINE 离线", font=make_font(40), fill=(0, 0, 0))
@@ -430,7 +436,7 @@ def test_it_fills_a_badge_and_strokes_the_cut_out_glued_to_the_product_from_the_
     hole[150:200, 199:201] = True
     hole[240:250, 150:250] = True  # a watermark line across the product
 
-    product_side = erase_inpaint.fill_subject(subject, hole)
+    product_side = fill.fill_subject(subject, hole)
 
     assert product_side[210:290, 110:290].all()  # the product body stays product
     assert not product_side[60:100, 120:260].any()  # the badge is background
@@ -439,7 +445,7 @@ def test_it_fills_a_badge_and_strokes_the_cut_out_glued_to_the_product_from_the_
     image = np.full((400, 400, 3), 200, np.uint8)
     image[subject] = (230, 180, 20)
     image[60:100, 120:260] = (220, 30, 30)
-    filled = erase_inpaint.inpaint_array(image, hole.astype(np.uint8) * 255, subject.astype(np.uint8) * 255)
+    filled = fill.inpaint_array(image, hole.astype(np.uint8) * 255, subject.astype(np.uint8) * 255)
     assert np.abs(filled[80, 190].astype(int) - 200).max() <= 10
 
 
@@ -501,7 +507,7 @@ def test_it_erases_a_badge_the_cut_out_took_for_part_of_the_product() -> None:
         if element.box[0] >= 20 and element.box[1] >= 630 and element.box[2] <= 260 and element.box[3] <= 720
     ]
     assert badge_elements and all(
-        element.type == erase.COLOUR_BLOCK and not element.on_subject for element in badge_elements
+        element.type == COLOUR_BLOCK and not element.on_subject for element in badge_elements
     )
 
 
@@ -516,17 +522,17 @@ def test_it_keeps_small_print_on_the_product_that_a_tilted_watermark_line_crosse
     printed = make_quad((590, 418), (60, 18), 0)  # small print under it, seen only by the fine pass
     same_line_again = make_quad((620, 405), (200, 46), 27)  # the watermark's own words, seen again
 
-    def run_detector(bgr: np.ndarray, limit: int) -> list[erase.TextBox]:
+    def run_detector(bgr: np.ndarray, limit: int) -> list[TextBox]:
         if bgr.shape[:2] == (800, 1200):  # the coarse pass over the whole photo
-            return [erase.TextBox(watermark, "", 0.9)]
+            return [TextBox(watermark, "", 0.9)]
         offset = np.array([464, 284], np.float32)  # the fine pass over the product's box, 16 px wider
-        return [erase.TextBox(quad - offset, "", 0.8) for quad in (printed, same_line_again)]
+        return [TextBox(quad - offset, "", 0.8) for quad in (printed, same_line_again)]
 
-    monkeypatch.setattr(erase, "_run_detector", run_detector)
+    monkeypatch.setattr(ocr, "run_detector", run_detector)
     subject = np.zeros((800, 1200), bool)
     subject[300:540, 480:720] = True  # the watermark line runs beyond it: not replaced by fine lines
 
-    boxes = erase.detect_boxes(np.zeros((800, 1200, 3), np.uint8), subject)
+    boxes = ocr.detect_boxes(np.zeros((800, 1200, 3), np.uint8), subject)
 
     centres = sorted(tuple(np.round(box.quad.mean(axis=0)).astype(int)) for box in boxes)
     assert centres == [(590, 418), (600, 420)]
@@ -542,29 +548,27 @@ def test_it_takes_one_or_two_characters_read_off_a_shape_on_the_product_for_a_pr
     alpha = np.zeros((SIZE, SIZE), np.uint8)
     alpha[200:421, 200:561] = 255  # the cut-out missed the handle's lower part
     handle = make_quad((295, 470), (190, 80), 90)
-    monkeypatch.setattr(erase, "detect_boxes", lambda rgb, subject=None: [erase.TextBox(handle, "", 0.9)])
+    monkeypatch.setattr(ocr, "detect_boxes", lambda rgb, subject=None: [TextBox(handle, "", 0.9)])
 
     def read_as(text: str):
-        def recognise(rgb: np.ndarray, boxes: list[erase.TextBox]) -> None:
+        def recognise(rgb: np.ndarray, boxes: list[TextBox]) -> None:
             for box in boxes:
                 box.text, box.score = text, 0.99
 
         return recognise
 
     for misread in ("U", "00"):
-        monkeypatch.setattr(erase, "recognise", read_as(misread))
+        monkeypatch.setattr(ocr, "recognise", read_as(misread))
         assert erase.detect_elements(np.asarray(image), alpha) == []
 
-    monkeypatch.setattr(erase, "recognise", read_as("UPS"))
+    monkeypatch.setattr(ocr, "recognise", read_as("UPS"))
     assert [element.text for element in erase.detect_elements(np.asarray(image), alpha)] == ["UPS"]
 
     # Two small letters on the product are print (a word the detector split), not a detail.
     draw.text((400, 300), "LE", font=make_font(16), fill=(40, 50, 110))
     small_print = make_quad((411, 311), (30, 18), 0)
-    monkeypatch.setattr(
-        erase, "detect_boxes", lambda rgb, subject=None: [erase.TextBox(small_print, "", 0.9)]
-    )
-    monkeypatch.setattr(erase, "recognise", read_as("LE"))
+    monkeypatch.setattr(ocr, "detect_boxes", lambda rgb, subject=None: [TextBox(small_print, "", 0.9)])
+    monkeypatch.setattr(ocr, "recognise", read_as("LE"))
     printed = erase.detect_elements(np.asarray(image), alpha)
     assert [(element.text, element.on_subject) for element in printed] == [("LE", True)]
 
@@ -581,13 +585,13 @@ def test_it_does_not_take_a_product_seen_through_a_stamp_for_the_stamps_word(
     for x in (250, 340):
         cv2.ellipse(alpha, (x + 40, 420), (40, 40), 0, 0, 360, 255, -1)
     pair = make_quad((330, 420), (180, 84), 0)
-    monkeypatch.setattr(erase, "detect_boxes", lambda rgb, subject=None: [erase.TextBox(pair, "", 0.9)])
+    monkeypatch.setattr(ocr, "detect_boxes", lambda rgb, subject=None: [TextBox(pair, "", 0.9)])
 
-    def read_as_zeros(rgb: np.ndarray, boxes: list[erase.TextBox]) -> None:
+    def read_as_zeros(rgb: np.ndarray, boxes: list[TextBox]) -> None:
         for box in boxes:
             box.text, box.score = "00", 0.95
 
-    monkeypatch.setattr(erase, "recognise", read_as_zeros)
+    monkeypatch.setattr(ocr, "recognise", read_as_zeros)
     elements = erase.detect_elements(np.asarray(picture), alpha)
 
     assert [element.features.get("stamp") for element in elements] == [1.0]  # the seal alone
@@ -599,7 +603,7 @@ def test_it_does_not_take_a_product_seen_through_a_stamp_for_the_stamps_word(
 
 def make_watermark_tiles(
     angle: float, origins: list[tuple[int, int]]
-) -> tuple[list[erase.TextBox], list, list[np.ndarray]]:
+) -> tuple[list[TextBox], list, list[np.ndarray]]:
     """Tiles of one rotated watermark on a 900x700 canvas: their text boxes, glyph masks grown as
     detection grows them, and each tile's letter pixels."""
     font = make_font(48)
@@ -618,26 +622,26 @@ def make_watermark_tiles(
         mine[oy : oy + tile.shape[0], ox : ox + tile.shape[1]] = tile
         letters.append(mine)
         grown = cv2.dilate(tile.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        box, local = erase._tight(grown, ox, oy)
-        boxes.append(erase.TextBox((tile_quad + (ox, oy)).astype(np.float32), "SAMPLE ONLY", 0.9))
-        glyph_list.append(erase._Glyphs(box, local, 60.0, 0.2, float(y1 - y0)))
+        box, local = masks.tight(grown, ox, oy)
+        boxes.append(TextBox((tile_quad + (ox, oy)).astype(np.float32), "SAMPLE ONLY", 0.9))
+        glyph_list.append(Glyphs(box, local, 60.0, 0.2, float(y1 - y0)))
     return boxes, glyph_list, letters
 
 
 def test_it_cuts_a_watermark_tiles_mask_down_to_the_letters_its_tiles_share() -> None:
     boxes, glyph_list, letters = make_watermark_tiles(25, [(10, 10), (450, 20), (30, 330), (460, 350)])
-    assert abs(erase._text_angle(boxes[0].quad) - 25) < 1
+    assert abs(masks.text_angle(boxes[0].quad) - 25) < 1
     # Over a lamp, the third tile's mask also took a bright blob beside its letters.
     lamp = np.zeros((700, 900), np.uint8)
     cv2.circle(lamp, (200, 470), 28, 1, -1)
-    lamp = lamp.astype(bool) & ~cv2.dilate(letters[2].astype(np.uint8), erase._disk(8)).astype(bool)
+    lamp = lamp.astype(bool) & ~cv2.dilate(letters[2].astype(np.uint8), masks.disk(8)).astype(bool)
     third = glyph_list[2]
-    third.box, third.mask = erase._union(third.box, third.mask, *erase._tight(lamp))
+    third.box, third.mask = masks.union(third.box, third.mask, *masks.tight(lamp))
     whole = (0, 0, 900, 700)
-    assert erase._window_of(third.box, third.mask, whole)[lamp].all() and lamp.sum() > 500
+    assert masks.window_of(third.box, third.mask, whole)[lamp].all() and lamp.sum() > 500
 
-    erase._trim_tiles(boxes, glyph_list, [0, 1, 2, 3], (700, 900, 3))
+    tiles.trim_tiles(boxes, glyph_list, [0, 1, 2, 3], (700, 900, 3))
 
-    assert not erase._window_of(third.box, third.mask, whole)[lamp].any()  # the lamp is not erased
+    assert not masks.window_of(third.box, third.mask, whole)[lamp].any()  # the lamp is not erased
     for glyphs, mine in zip(glyph_list, letters, strict=True):
-        assert erase._window_of(glyphs.box, glyphs.mask, whole)[mine].mean() >= 0.99  # the letters are
+        assert masks.window_of(glyphs.box, glyphs.mask, whole)[mine].mean() >= 0.99  # the letters are

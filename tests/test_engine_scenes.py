@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from processing.engines import scene_text, scenes
-from processing.engines.scene_compose import RELATIVE_SIZE
+from processing.engines import scenes
+from processing.engines.scenes import text as scene_text
+from processing.engines.scenes.compose import RELATIVE_SIZE
 
 SMALL = (256, 256)
 

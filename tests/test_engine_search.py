@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from processing.engines import search_local
+from processing.engines.categories import ALIYUN_CATEGORIES, CATALOG_CATEGORIES, predict_category
 from processing.engines.embedding import EMBEDDING_DIM, ImageEmbedder, ModelMissingError, get_embedder
-from processing.engines.search import (
+from processing.engines.search import local as search_local
+from processing.engines.search.engine import (
     SearchEngine,
     decode_image,
     validate_category,
     validate_paging,
 )
-from processing.engines.search_category import ALIYUN_CATEGORIES, CATALOG_CATEGORIES, predict_category
-from processing.engines.search_errors import SearchParamError
-from processing.engines.search_index import VectorIndex
-from processing.engines.search_subject import Box, MatteDetector, SaliencyDetector, parse_region
+from processing.engines.search.errors import SearchParamError
+from processing.engines.search.subject import Box, MatteDetector, SaliencyDetector, parse_region
+from processing.engines.search.vectors import VectorIndex
 
 
 def make_product_image(seed: int, size: int = 320, background=(250, 250, 250)) -> Image.Image:

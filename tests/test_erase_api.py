@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from PIL import Image, ImageDraw
 
-from processing.engines.erase_rle import encode_rle_mask
+from processing.engines.erase import encode_rle_mask
 from processing.models import Job, Status
 from tests.http_fixtures import image_server
 from tests.test_api_cutout import api_token, b64  # noqa: F401

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from catalog.models import ProductImage
-from processing.engines.erase_rle import decode_rle_mask, encode_rle_mask
+from processing.engines.erase import decode_rle_mask, encode_rle_mask
 from processing.kinds import ItemOutcome
 from processing.kinds.erase import INLINE_MASK_CHARS
 from processing.models import Job, Result, Status

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from processing.api import ApiProblem, decode_base64_image
-from processing.engines.erase_rle import InvalidMask, decode_rle_mask, encode_rle_mask
+from processing.engines.erase import InvalidMask, decode_rle_mask, encode_rle_mask
 from processing.engines.imageio import ImageDecodeError, decode_image
-from processing.engines.search_errors import SearchParamError
-from processing.engines.search_filter import evaluate, parse_filter
+from processing.engines.search.errors import SearchParamError
+from processing.engines.search.filter import evaluate, parse_filter
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -222,7 +222,7 @@ def test_it_runs_any_accepted_filter_as_a_parameterised_query_that_agrees_with_e
 
     from catalog.models import Product
     from catalog.search_index import FILTER_FIELDS
-    from processing.engines.search_filter import to_q
+    from processing.engines.search.filter import to_q
 
     try:
         node = parse_filter(text)
@@ -351,7 +351,7 @@ def test_it_reads_command_line_sizes_in_range_or_refuses_them(text):
 @FAST
 @given(st.one_of(st.text(max_size=40), st.from_regex(r"\A\d{1,5},\d{1,5},\d{1,5},\d{1,5}\Z")))
 def test_it_reads_search_regions_inside_the_picture_or_refuses_them(text):
-    from processing.engines.search_subject import parse_region
+    from processing.engines.search.subject import parse_region
 
     try:
         box = parse_region(text, 640, 480)

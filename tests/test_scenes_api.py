@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from processing.engines.scene_presets import CATEGORIES, SCENE_TYPES
+from processing.engines.scenes import CATEGORIES, SCENE_TYPES
 from processing.models import Job, Status
 from tests.test_scenes_helpers import make_cutout_png, presets, token_for  # noqa: F401
 

@@ -6,8 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from processing.engines.scene_presets import CATEGORIES, SCENE_TYPES
-from processing.engines.scenes import list_presets
+from processing.engines.scenes import CATEGORIES, SCENE_TYPES, list_presets
 from processing.models import Scene
 from tests.test_scenes_helpers import make_cutout_png
 

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from catalog.models import Category
-from processing.engines.scene_compose import crop_rect
 from processing.engines.scenes import get_preset
+from processing.engines.scenes.compose import crop_rect
 from processing.models import Job, Result, Status
 from tests.conftest import client_for, make_product
 from tests.test_scenes_helpers import add_photo, make_cutout_png, presets  # noqa: F401

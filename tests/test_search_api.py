@@ -24,7 +24,7 @@ from catalog.models import (
     SearchDeletion,
     SearchInstance,
 )
-from processing.engines.search_category import ALIYUN_CATEGORIES
+from processing.engines.categories import ALIYUN_CATEGORIES
 from tests.conftest import make_product, make_team, make_user
 from tests.test_engine_search import make_product_image, make_two_object_image
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from catalog import search_index
 from catalog.models import SEARCH_DELETION_RETENTION, SearchDeletion, SearchIndexState, Team
-from processing.engines.search_index import VectorIndex
+from processing.engines.search import VectorIndex
 from tests.conftest import make_product
 from tests.test_engine_search import make_product_image
 from tests.test_search_api import add_indexed_image, fresh_search_engines, reshoot  # noqa: F401

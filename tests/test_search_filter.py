@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Q
 
-from processing.engines.search_filter import (
+from processing.engines.search.filter import (
     MAX_FILTER_LENGTH,
     And,
     Compare,

@@ -14,8 +14,7 @@ from PIL import Image
 from catalog import search_index
 from catalog.models import ImageSearchEntry, ProductImage, SearchIndexState, SearchInstance
 from processing.engines.embedding import ImageEmbedder
-from processing.engines.search import SearchEngine
-from processing.engines.search_index import VectorIndex
+from processing.engines.search import SearchEngine, VectorIndex
 from processing.models import Job, Status
 from tests.conftest import client_for, make_product, make_team, make_user
 from tests.test_engine_search import make_product_image

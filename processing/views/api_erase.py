@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from .. import api
 from ..api import ApiProblem
-from ..engines.erase_rle import InvalidMask, decode_rle_mask
+from ..engines.erase import InvalidMask, decode_rle_mask
 from ..kinds.erase import ERASE, erase_outcome, parse_types
 
 logger = logging.getLogger(__name__)

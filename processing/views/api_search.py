@@ -26,12 +26,17 @@ from django.views.decorators.http import require_http_methods
 
 from catalog import search_index
 from catalog.models import Product, ProductImage, SearchInstance
+from processing.engines.categories import ALIYUN_CATEGORIES
 from processing.engines.embedding import ModelMissingError
 from processing.engines.imageio import ImageDecodeError
-from processing.engines.search import MAX_PIC_BYTES, decode_image, validate_category
-from processing.engines.search_category import ALIYUN_CATEGORIES
-from processing.engines.search_errors import ERROR_CODES, SearchParamError
-from processing.engines.search_filter import parse_filter
+from processing.engines.search import (
+    ERROR_CODES,
+    MAX_PIC_BYTES,
+    SearchParamError,
+    decode_image,
+    parse_filter,
+    validate_category,
+)
 
 from .. import api
 from ..api import ApiProblem

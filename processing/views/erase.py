@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.access import member_required, require_editor
 from catalog.models import ProductImage
 
-from ..engines.erase_rle import InvalidMask, decode_rle_mask
+from ..engines.erase import InvalidMask, decode_rle_mask
 from ..forms_erase import EraseForm, EraseMaskForm
 from ..kinds.erase import ERASE, ERASE_DETECT, TYPE_LABELS, read_detection, store_hand_mask
 from ..models import Job, JobItem, Result, Status

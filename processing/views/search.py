@@ -30,8 +30,7 @@ from catalog.models import (
 )
 from processing.engines.embedding import ModelMissingError
 from processing.engines.imageio import ImageDecodeError, decode_image
-from processing.engines.search_errors import SearchParamError
-from processing.engines.search_subject import Box
+from processing.engines.search import Box, SearchParamError
 
 logger = logging.getLogger(__name__)
 

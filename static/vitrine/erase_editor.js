@@ -1,6 +1,6 @@
 // Erase editor (#erase-editor): the detected elements as toggleable overlays, a brush and an eraser
 // painting a mask at the photo's own resolution, an undo stack, and "Erase", which sends the mask
-// as RLE exactly as processing/engines/erase_rle.py decodes it: "start length" pairs, 0-based
+// as RLE exactly as processing/engines/erase/rle.py decodes it: "start length" pairs, 0-based
 // starts over the row-major flattened pixels (index = y * width + x), sorted and maximal.
 // Everything is delegated from the document, so the parts htmx swaps in keep working.
 (function () {

@@ -4,7 +4,7 @@ Pipeline for one query (image bytes in, scored catalog image ids out):
 
 1. `decode_image` checks size, format and pixel limits of the seed (4 MB; 100..4096 px a side).
 2. One model run (`embedding.py`) gives the whole-image embedding, ImageNet probabilities and an objectness
-   map. The subject detector (`search_subject.py`) finds the main subject box (`Region`, unless the caller
+   map. The subject detector (`subject.py`) finds the main subject box (`Region`, unless the caller
    gives one or `crop=False`) and other candidates (`MultiRegion`); the subject crop is embedded as well.
 3. Both vectors are looked up in the team's `VectorIndex`, which holds two vectors per catalog image (whole
    picture and subject crop): a product photographed in a room still matches a studio upload of it.
@@ -12,7 +12,7 @@ Pipeline for one query (image bytes in, scored catalog image ids out):
    small in a busy room), up to `extra_views` other subject candidates are embedded and looked up too;
    each image keeps its best similarity over all views.
 4. The best `rerank_k` candidates are re-ranked with local features (ORB + RANSAC homography inliers,
-   `search_local.py`) precomputed at indexing time, so the query extracts features only for itself (from
+   `local.py`) precomputed at indexing time, so the query extracts features only for itself (from
    the main region, and from the other candidate that found the catalog image, if one did).
 5. Score = logistic(global similarity, log inlier count), in 0..1: at or above `SAME_PRODUCT_THRESHOLD`
    (0.5) means "same product", below means "similar product". Distractors (same kind of item, different
@@ -36,24 +36,24 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from processing.engines import search_local
-from processing.engines.embedding import EMBEDDING_DIM, Embedding, ImageEmbedder, get_embedder
-from processing.engines.search_category import (
+from processing.engines.categories import (
     ALIYUN_CATEGORIES,
     ALIYUN_OTHER,
     predict_category,
     vote_category,
 )
-from processing.engines.search_errors import SearchParamError
-from processing.engines.search_filter import InvalidFilterClause, Node, evaluate, parse_filter
-from processing.engines.search_index import VectorIndex
-from processing.engines.search_subject import (
+from processing.engines.embedding import EMBEDDING_DIM, Embedding, ImageEmbedder, get_embedder
+from processing.engines.search import local
+from processing.engines.search.errors import SearchParamError
+from processing.engines.search.filter import InvalidFilterClause, Node, evaluate, parse_filter
+from processing.engines.search.subject import (
     Box,
     SaliencyDetector,
     SubjectDetector,
     main_region,
     parse_region,
 )
+from processing.engines.search.vectors import VectorIndex
 
 __all__ = [
     "ImageFeatures",
@@ -90,7 +90,7 @@ _CAL_INLIERS = 1.2
 # isolate a product (on the dev set: clean product shots stay below it, busy room shots exceed it).
 ALT_VIEW_MARGIN = 0.2
 ALT_VIEW_MIN_COVER = 0.75
-_MIN_USEFUL_SIM = (-_CAL_BIAS - _CAL_INLIERS * math.log1p(search_local.N_FEATURES)) / _CAL_SIM
+_MIN_USEFUL_SIM = (-_CAL_BIAS - _CAL_INLIERS * math.log1p(local.N_FEATURES)) / _CAL_SIM
 
 
 def validate_paging(num: Any = None, start: Any = None) -> tuple[int, int]:
@@ -244,7 +244,7 @@ class SearchEngine:
         embedder: ImageEmbedder | None = None,
         detector: SubjectDetector | None = None,
         rerank_k: int = 20,
-        local_kind: int = search_local.KIND_ORB,
+        local_kind: int = local.KIND_ORB,
         query_flip: bool = True,
         extra_views: int = 2,
     ) -> None:
@@ -268,11 +268,11 @@ class SearchEngine:
         region = main_region(boxes, *image.size)
         crop = _crop(image, region)
         region_emb = self.embedder.embed(crop)
-        local = search_local.pack(search_local.extract(crop, self.local_kind))
+        local_blob = local.pack(local.extract(crop, self.local_kind))
         return ImageFeatures(
             vector=whole.vector,
             region_vector=region_emb.vector,
-            local=local,
+            local=local_blob,
             region=region,
             regions=tuple(boxes),
             probs=whole.probs,
@@ -430,14 +430,14 @@ class SearchEngine:
         hits: list[SearchHit] = []
         if rerank and ranked:
             view_imgs = [crop_img, *alt_imgs]
-            view_feats: dict[int, list[search_local.LocalFeatures]] = {}
+            view_feats: dict[int, list[local.LocalFeatures]] = {}
 
-            def feats(view: int) -> list[search_local.LocalFeatures]:
+            def feats(view: int) -> list[local.LocalFeatures]:
                 if view not in view_feats:
                     im = view_imgs[view]
                     view_feats[view] = [
-                        search_local.extract(im, self.local_kind),
-                        search_local.extract(im, self.local_kind, mirror=True),
+                        local.extract(im, self.local_kind),
+                        local.extract(im, self.local_kind, mirror=True),
                     ]
                 return view_feats[view]
 
@@ -450,7 +450,7 @@ class SearchEngine:
                     # a candidate found through an alternative view is checked against that view too: the
                     # main region may be the wrong object (or, in a busy room, the whole scene)
                     qf = feats(0) if best_view[iid] == 0 else feats(0) + feats(best_view[iid])
-                    inl = search_local.verify_best(qf, search_local.unpack(blob))
+                    inl = local.verify_best(qf, local.unpack(blob))
                 hits.append(SearchHit(iid, calibrated_score(sim, inl), float(sim), inl))
             rest = ranked[self.rerank_k :]
         else:

@@ -104,6 +104,7 @@ class VectorIndex:
         return int(item) in self._row
 
     def _new_ann(self):
+        # usearch is imported late (~150 ms): only catalogs above the approximate threshold need it
         from usearch.index import Index
 
         return Index(
@@ -255,7 +256,7 @@ class VectorIndex:
             if approx_threshold is not None and len(idx._ids) > approx_threshold:
                 idx._to_approx()
             return idx
-        from usearch.index import Index
+        from usearch.index import Index  # late, as in `_new_ann`
 
         ann = Index.restore(str(path), view=view)
         if ann is None:

@@ -109,6 +109,7 @@ def _harmonic(crop: np.ndarray, hole: np.ndarray, focus: np.ndarray | None = Non
 
 
 def _patchmatch(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    # Imported late: only crops that PatchMatch fills need it.
     from patchmatch_cython import inpaint_pyramid
 
     if min(crop.shape[:2]) < 16 or hole.all():

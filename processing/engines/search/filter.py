@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from processing.engines.search_errors import SearchParamError
+from processing.engines.search.errors import SearchParamError
 
 MAX_FILTER_LENGTH = 256
 MAX_CLAUSES = 32  # bounds recursion depth and the size of the generated query

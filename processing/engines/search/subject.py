@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from processing.engines.search_errors import SearchParamError
+from processing.engines.search.errors import SearchParamError
 
 
 @dataclass(frozen=True, order=True)

@@ -1,4 +1,6 @@
-"""Category prediction from ImageNet class probabilities, for the two category lists search uses.
+"""Product categories from ImageNet class probabilities, for the two category lists Vitrine uses: search by
+picture predicts and votes categories (`search/engine.py`), scene recommendation scores them
+(`scenes.py` via `processing/scene_library.py`). No Django here.
 
 1. The seed's image-search categories (SearchImageByPic `CategoryId`, `AllCategories`):
    0 Tops, 1 Dress, 2 Bottoms, 3 Bag, 4 Shoes, 5 Accessories, 6 Snack, 7 Makeup, 8 Bottle, 9 Furniture,
@@ -7,7 +9,7 @@
    4 Automobiles, Parts & Accessories, 5 Computer & Office, 6 Sports & Entertainment, 7 Clothing,
    8 Beauty & Health, 9 Tools, 10 Toys & Hobbies, 11 Phones & Telecommunications.
 
-Mapping: each ImageNet-1k class (index into `search_imagenet.IMAGENET_CLASSES`) belongs to at most one
+Mapping: each ImageNet-1k class (index into `embedding.imagenet_labels()`) belongs to at most one
 category of each list; the tables below list them (ImageNet names in comments where not obvious). Classes
 in no table (animals, plants, scenes, most food for the catalog list) fall to the catch-all: Other
 (88888888) and General Purpose (1). A category's score is the summed probability of its classes; the

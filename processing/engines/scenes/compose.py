@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from processing.engines.scenes import library, render
+
 # Subject height as a fraction of the scene's product box height, by category: a phone or a lipstick
 # stands smaller in the frame than a chair or a dress. `size_class` overrides it for outliers.
 RELATIVE_SIZE: dict[int, float] = {
@@ -270,14 +272,12 @@ def compose(
     """Composite the cut-out onto the scene. `scene` is a preset modelNum (its metadata is used unless
     `meta` is given) or a square-ish PIL background with `meta` (a ScenePreset or a mapping with
     surface_y, product_box, light_angle, light_softness). Returns the image, its geometry and shadow map."""
-    from processing.engines import scenes  # late: scenes re-exports this module
-
     out_w, out_h = output_dims(output_size)
     if isinstance(scene, str | int):
-        preset = scenes.get_preset(scene)
+        preset = library.get_preset(scene)
         meta = meta if meta is not None else preset
         render_side = 1024 if max(out_w, out_h) <= 1024 else 2048
-        bg_img = scenes.cached_background(preset.model_num, render_side)
+        bg_img = render.cached_background(preset.model_num, render_side)
     else:
         bg_img = scene.convert("RGB")
         side = min(bg_img.size)
@@ -408,7 +408,5 @@ def compose_set(
 
 def _preset_meta(scene: Any) -> Any:
     if isinstance(scene, str | int):
-        from processing.engines import scenes
-
-        return scenes.get_preset(scene)
+        return library.get_preset(scene)
     return None

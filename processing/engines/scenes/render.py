@@ -1,4 +1,5 @@
-"""Procedural product-photo backgrounds for the scene presets (numpy + OpenCV, no Django).
+"""Procedural product-photo backgrounds for the scene presets (numpy + OpenCV, no Django), and the
+preset backgrounds they render, kept in a small LRU cache (`render_preset_background`, `render_cover`).
 
 Every generator draws on a square float32 RGB canvas in 0..1 from a seed, with all sizes given as
 fractions of the side, so a render at 384 px and one at 2048 px show the same picture. Noise comes
@@ -20,11 +21,16 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
+
+from processing.engines.scenes.library import get_preset
 
 Array = np.ndarray
 
@@ -1116,3 +1122,43 @@ def render(kind: str, params: Mapping[str, Any], seed: int, side: int) -> Array:
     rng = np.random.default_rng(seed)
     img = GENERATORS[kind](rng, side, params)
     return finish(np.clip(img, 0, 1), rng, params.get("grain", 0.010))
+
+
+# ---------------------------------------------------------------- preset backgrounds with a small LRU cache
+
+_RENDER_CACHE: OrderedDict[tuple[str, int], Image.Image] = OrderedDict()
+_RENDER_LOCK = threading.Lock()
+RENDER_CACHE_SIZE = 12  # 2048^2 RGB = 12 MiB each
+
+
+def render_preset_background(model_num: str | int, long_side: int = 2048) -> Image.Image:
+    """The preset's background as a square RGB image (square, so any output aspect crops from it)."""
+    preset = get_preset(model_num)
+    if not 64 <= long_side <= 4096:
+        raise ValueError("long_side must be within 64..4096")
+    key = (preset.model_num, int(long_side))
+    with _RENDER_LOCK:
+        hit = _RENDER_CACHE.get(key)
+        if hit is not None:
+            _RENDER_CACHE.move_to_end(key)
+            return hit.copy()
+    arr = render(preset.kind, preset.params, preset.seed, int(long_side))
+    img = Image.fromarray(arr, "RGB")
+    with _RENDER_LOCK:
+        _RENDER_CACHE[key] = img
+        while len(_RENDER_CACHE) > RENDER_CACHE_SIZE:
+            _RENDER_CACHE.popitem(last=False)
+    return img.copy()
+
+
+def cached_background(model_num: str | int, long_side: int) -> Image.Image:
+    """Like render_preset_background but returns the shared cached image (do not modify it)."""
+    render_preset_background(model_num, long_side)
+    with _RENDER_LOCK:
+        return _RENDER_CACHE[(str(model_num), int(long_side))]
+
+
+def render_cover(model_num: str | int, side: int = 384) -> Image.Image:
+    """A cover thumbnail: rendered at twice the size and downsampled (keeps fine textures clean)."""
+    big = render_preset_background(model_num, max(2 * side, 256))
+    return big.resize((side, side), Image.Resampling.LANCZOS)

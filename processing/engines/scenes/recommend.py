@@ -1,20 +1,16 @@
-"""Scenes: a preset library of product-photo backgrounds, recommendation, and compositing. No Django.
+"""Scene recommendation: the library's presets ranked for a product, with structured reasons. No Django.
 
-Public API (numpy / Pillow in and out):
-- `list_presets()` -> list[ScenePreset]: metadata only, cheap.
-- `get_preset(model_num)`.
-- `render_preset_background(model_num, long_side=2048)` -> PIL RGB image (procedural, deterministic,
-  LRU-cached); `render_cover(model_num, side=384)`.
 - `recommend(product_title=None, category_probs=None, product_palette=None, category_type=None,
   scene_type=None, count=None)` -> list[Recommendation], best first, each with structured reasons.
-- `compose(...)`, `compose_set(...)`: see `scene_compose` (re-exported here).
 - `dominant_palette(image)`: a product's palette (alpha-aware) for `recommend`.
+- `title_category_probs`, `title_scene_similarity`, `title_type_fit`, `palette_match`: the signals, also
+  used on their own by the Django side to rank team scenes with the same weights.
 
 How recommendation ranks (`score` in 0..1, weights renormalised over the signals given):
 - category match (0.55): the probability that the product belongs to one of the scene's categories.
   From the title, the multilingual embedding's similarity to one anchor text per category (both
   languages) turns into probabilities with a softmax; from the image, the caller's category probabilities
-  (e.g. ImageNet classes mapped by `search_category.category_scores`). Both present: averaged, title 0.6.
+  (e.g. ImageNet classes mapped by `categories.category_scores`). Both present: averaged, title 0.6.
 - title similarity (0.30): cosine between the title and the scene's bilingual description, scaled to
   0..1 over the library (the description names what the scene suits: "for cookware, knives...").
 - scene-type fit (0.25, with a title): how well the scene's best type suits the product (`title_type_fit`):
@@ -31,19 +27,18 @@ from __future__ import annotations
 import colorsys
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 
-from processing.engines import scene_render
-from processing.engines.scene_presets import (
+from processing.engines.scenes import render
+from processing.engines.scenes.library import (
     ATMOSPHERE,
-    BY_NUM,
     CATEGORIES,
     CATEGORY_ANCHORS,
     INDOOR,
@@ -53,79 +48,7 @@ from processing.engines.scene_presets import (
     TYPE_CUES,
     ScenePreset,
 )
-from processing.engines.scene_text import DEFAULT_BACKEND, KeywordIndex, get_text_embedder, passage_matrix
-
-__all__ = [
-    "CATEGORIES",
-    "SCENE_TYPES",
-    "Recommendation",
-    "ScenePreset",
-    "UnknownSceneError",
-    "compose",
-    "compose_set",
-    "dominant_palette",
-    "get_preset",
-    "list_presets",
-    "recommend",
-    "render_cover",
-    "render_preset_background",
-]
-
-
-class UnknownSceneError(KeyError):
-    pass
-
-
-def list_presets() -> list[ScenePreset]:
-    return list(PRESETS)
-
-
-def get_preset(model_num: str | int) -> ScenePreset:
-    try:
-        return BY_NUM[str(model_num)]
-    except KeyError:
-        raise UnknownSceneError(f"unknown scene modelNum {model_num!r}") from None
-
-
-# ---------------------------------------------------------------- rendering with a small LRU cache
-
-_RENDER_CACHE: OrderedDict[tuple[str, int], Image.Image] = OrderedDict()
-_RENDER_LOCK = threading.Lock()
-RENDER_CACHE_SIZE = 12  # 2048^2 RGB = 12 MiB each
-
-
-def render_preset_background(model_num: str | int, long_side: int = 2048) -> Image.Image:
-    """The preset's background as a square RGB image (square, so any output aspect crops from it)."""
-    preset = get_preset(model_num)
-    if not 64 <= long_side <= 4096:
-        raise ValueError("long_side must be within 64..4096")
-    key = (preset.model_num, int(long_side))
-    with _RENDER_LOCK:
-        hit = _RENDER_CACHE.get(key)
-        if hit is not None:
-            _RENDER_CACHE.move_to_end(key)
-            return hit.copy()
-    arr = scene_render.render(preset.kind, preset.params, preset.seed, int(long_side))
-    img = Image.fromarray(arr, "RGB")
-    with _RENDER_LOCK:
-        _RENDER_CACHE[key] = img
-        while len(_RENDER_CACHE) > RENDER_CACHE_SIZE:
-            _RENDER_CACHE.popitem(last=False)
-    return img.copy()
-
-
-def cached_background(model_num: str | int, long_side: int) -> Image.Image:
-    """Like render_preset_background but returns the shared cached image (do not modify it)."""
-    render_preset_background(model_num, long_side)
-    with _RENDER_LOCK:
-        return _RENDER_CACHE[(str(model_num), int(long_side))]
-
-
-def render_cover(model_num: str | int, side: int = 384) -> Image.Image:
-    """A cover thumbnail: rendered at twice the size and downsampled (keeps fine textures clean)."""
-    big = render_preset_background(model_num, max(2 * side, 256))
-    return big.resize((side, side), Image.Resampling.LANCZOS)
-
+from processing.engines.scenes.text import DEFAULT_BACKEND, KeywordIndex, get_text_embedder, passage_matrix
 
 # ---------------------------------------------------------------- colour
 
@@ -146,15 +69,13 @@ def _hex(c: Sequence[float]) -> str:
 
 def _rgb(c: str | Sequence[float]) -> np.ndarray:
     if isinstance(c, str):
-        return scene_render.hex_rgb(c)
+        return render.hex_rgb(c)
     a = np.asarray(c, np.float32)
     return a / 255.0 if a.max() > 1.0 else a
 
 
 def dominant_palette(image: Image.Image, k: int = 3) -> list[tuple[str, float]]:
     """Up to k (hex colour, share) pairs of the opaque pixels, largest share first (k-means in Lab)."""
-    import cv2
-
     im = image.convert("RGBA")
     im.thumbnail((96, 96))
     a = np.asarray(im, np.float32) / 255.0
@@ -310,8 +231,6 @@ def title_category_probs(title: str, backend: str = DEFAULT_BACKEND, cache_path=
 def _sub_cache(cache_path, tag: str):
     if not cache_path:
         return None
-    from pathlib import Path
-
     p = Path(cache_path)
     return p.with_name(f"{p.stem}.{tag}{p.suffix or '.npz'}")
 
@@ -343,7 +262,7 @@ def title_type_fit(title: str) -> tuple[dict[int, float], dict[int, list[str]]]:
     """How well each scene type suits the titled product (0..1) and the cue words that said so.
 
     Starts from TYPE_PRIOR (what product photos usually need) and lifts a type to TYPE_CUED when the title
-    carries one of its cue words (scene_presets.TYPE_CUES: outdoor use, gift / festival / glow, sale)."""
+    carries one of its cue words (library.TYPE_CUES: outdoor use, gift / festival / glow, sale)."""
     fit = dict(TYPE_PRIOR)
     cues: dict[int, list[str]] = {}
     for t, pat in _CUE_PATTERNS.items():
@@ -469,8 +388,3 @@ def recommend(
 
 def _reason_value(d: Mapping[str, Any]) -> float:
     return float(d.get("probability", d.get("score", 0.0)))
-
-
-# ---------------------------------------------------------------- compositing (re-exported)
-
-from processing.engines.scene_compose import compose, compose_set  # noqa: E402
