@@ -86,6 +86,11 @@ class Status(models.TextChoices):
 
 
 FINISHED_STATUSES = (Status.SUCCESS, Status.FAILED, Status.CANCELLED)
+# An item is "done" once it was processed, well or not; a cancelled item was never processed and is
+# counted on its own, never as done.
+DONE_STATUSES = (Status.SUCCESS, Status.FAILED)
+# What an editor may send through again.
+RETRYABLE_STATUSES = (Status.FAILED, Status.CANCELLED)
 
 
 class JobKind(models.TextChoices):
@@ -122,8 +127,9 @@ class JobQuerySet(models.QuerySet):
     def with_progress(self) -> JobQuerySet:
         return self.annotate(
             total_items=Count("items"),
-            done_items=Count("items", filter=Q(items__status__in=FINISHED_STATUSES)),
+            done_items=Count("items", filter=Q(items__status__in=DONE_STATUSES)),
             failed_items=Count("items", filter=Q(items__status=Status.FAILED)),
+            cancelled_items=Count("items", filter=Q(items__status=Status.CANCELLED)),
         )
 
     def create_for_images(
@@ -170,8 +176,8 @@ class JobQuerySet(models.QuerySet):
         now = now or timezone.now()
         recovered = 0
         stale = self.filter(status=Status.RUNNING, lease_expires_at__lt=now)
-        for job in stale.only("pk", "attempts"):
-            if job.attempts < settings.JOB_MAX_ATTEMPTS:
+        for job in stale.only("pk", "attempts", "attempts_at_retry"):
+            if job.attempts_since_retry < settings.JOB_MAX_ATTEMPTS:
                 recovered += job.requeue_after_lost_worker(now)
             else:
                 recovered += job.fail_after_lost_worker(now)
@@ -204,7 +210,10 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Claims so far; it only grows, which fences off the workers of earlier claims (see renew_lease).
     attempts = models.PositiveSmallIntegerField(default=0)
+    # `attempts` when an editor last retried the job: the lost-worker budget counts from there.
+    attempts_at_retry = models.PositiveSmallIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every visible change, so pollers can tell "nothing new" cheaply.
     version = models.PositiveIntegerField(default=0)
@@ -235,6 +244,10 @@ class Job(models.Model):
     @property
     def is_cancellable(self) -> bool:
         return self.status in (Status.WAITING, Status.RUNNING)
+
+    @property
+    def attempts_since_retry(self) -> int:
+        return self.attempts - self.attempts_at_retry
 
     def _lease_deadline(self, now=None):
         return (now or timezone.now()) + timedelta(seconds=settings.JOB_LEASE_SECONDS)
@@ -316,11 +329,60 @@ class Job(models.Model):
                 version=F("version") + 1,
             )
             if cancelled:
-                self.items.filter(status=Status.WAITING).update(
+                # The item a worker holds is cancelled too: the job has stopped, so nothing may still
+                # say "Running". The worker's result for it is then refused (its claim no longer
+                # holds) and its file deleted; the worker stops at its next lease renewal.
+                self.items.filter(status__in=(Status.WAITING, Status.RUNNING)).update(
                     status=Status.CANCELLED, finished_at=now, error_message="The job was cancelled."
                 )
         self.refresh_from_db()
         return bool(cancelled)
+
+    def retry(self, item_ids: list[int] | None = None) -> int:
+        """Send the failed and cancelled items (all of them, or those named) through again; returns how many.
+
+        Only a finished job is retried: a running one could end between this look and this update,
+        leaving waiting items in a finished job. The job is reopened by one conditional UPDATE and the
+        items by another, in one transaction, so a double click or two editors retry once. `attempts`
+        keeps growing (it fences the workers of earlier runs off); the lost-worker budget starts again.
+        """
+        with transaction.atomic():
+            items = self.items.filter(status__in=RETRYABLE_STATUSES)
+            if item_ids is not None:
+                items = items.filter(pk__in=item_ids)
+            retried_ids = list(items.values_list("pk", flat=True))
+            if not retried_ids:
+                return 0
+            reopened = Job.objects.filter(pk=self.pk, status__in=FINISHED_STATUSES).update(
+                status=Status.WAITING,
+                finished_at=None,
+                lease_expires_at=None,
+                error_code="",
+                error_message="",
+                attempts_at_retry=F("attempts"),
+                version=F("version") + 1,
+            )
+            if not reopened:
+                return 0
+            retried = JobItem.objects.filter(pk__in=retried_ids, status__in=RETRYABLE_STATUSES).update(
+                status=Status.WAITING,
+                error_code="",
+                error_message="",
+                started_at=None,
+                finished_at=None,
+                duration_ms=None,
+            )
+            if not retried:
+                transaction.set_rollback(True)
+                return 0
+            # A cancelled item may have had its result refused mid-write; nothing of a retried item's
+            # earlier attempts stays (the files go with the rows once this commits).
+            for result in Result.objects.filter(item_id__in=retried_ids):
+                result.delete()
+            self.enqueue()
+        self.refresh_from_db()
+        logger.info("job %s: %s item(s) retried", self.pk, retried)
+        return retried
 
     def requeue_after_lost_worker(self, now) -> int:
         with transaction.atomic():
@@ -341,7 +403,7 @@ class Job(models.Model):
 
     def fail_after_lost_worker(self, now) -> int:
         message = (
-            f"The worker stopped responding {self.attempts} times; giving up. "
+            f"The worker stopped responding {self.attempts_since_retry} times; giving up. "
             "Check the worker's logs (memory or time limits) and start the job again."
         )
         with transaction.atomic():
@@ -433,12 +495,13 @@ class Job(models.Model):
     def progress(self) -> dict:
         counts = self.items.aggregate(
             total=Count("pk"),
-            done=Count("pk", filter=Q(status__in=FINISHED_STATUSES)),
+            done=Count("pk", filter=Q(status__in=DONE_STATUSES)),
             failed=Count("pk", filter=Q(status=Status.FAILED)),
+            cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
             average_ms=Avg("duration_ms", filter=Q(status=Status.SUCCESS)),
         )
-        total, done = counts["total"], counts["done"]
-        remaining = total - done
+        total, done, cancelled = counts["total"], counts["done"], counts["cancelled"]
+        remaining = total - done - cancelled
         eta_seconds = None
         if not self.is_finished and counts["average_ms"] and remaining:
             eta_seconds = round(counts["average_ms"] * remaining / 1000)
@@ -446,6 +509,9 @@ class Job(models.Model):
             "total": total,
             "done": done,
             "failed": counts["failed"],
+            "cancelled": cancelled,
+            # What an editor could send through again once the job has stopped.
+            "retryable": counts["failed"] + cancelled,
             "percent": round(100 * done / total) if total else (100 if self.is_finished else 0),
             "eta_seconds": eta_seconds,
         }
@@ -600,6 +666,28 @@ class Result(models.Model):
 
     def get_file_url(self) -> str:
         return reverse("processing:result_file", args=[self.pk])
+
+    @property
+    def file_extension(self) -> str:
+        """The stored file's extension, "jpeg" spelled "jpg"."""
+        extension = self.file.name.rsplit(".", 1)[-1].lower() if "." in self.file.name else ""
+        return "jpg" if extension == "jpeg" else extension
+
+    @property
+    def is_image(self) -> bool:
+        return self.file_extension in ("png", "jpg", "webp")
+
+    def delivery_extension(self) -> str:
+        """The format a merchant gets this result in by default (the job's ZIP): the stored file's, except
+        that a cut-out on white or a colour, stored lossless as PNG, goes out as JPG, the marketplaces'
+        format; a transparent one stays PNG, its transparency being the point."""
+        if (
+            self.job.kind == JobKind.CUTOUT
+            and self.file_extension == "png"
+            and self.metadata.get("background", "white") != "transparent"
+        ):
+            return "jpg"
+        return self.file_extension
 
 
 class ApiNonceQuerySet(models.QuerySet):

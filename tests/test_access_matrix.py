@@ -228,10 +228,17 @@ MATRIX: dict[str, Row] = {
     "processing:job_list": Row(get=MEMBER_PAGE),
     "processing:job_detail": Row(get=TEAM_OBJECT, args=lambda w: [w.job.pk]),
     "processing:job_cancel": Row(get=NOT_ALLOWED, post="LOGIN 404 403 302 302", args=lambda w: [w.job.pk]),
+    "processing:job_retry": Row(get=NOT_ALLOWED, post="LOGIN 404 403 302 302", args=lambda w: [w.job.pk]),
+    "processing:item_retry": Row(
+        get=NOT_ALLOWED, post="LOGIN 404 403 302 302", args=lambda w: [w.job.pk, w.job.items.first().pk]
+    ),
     "processing:result_file": Row(get=TEAM_OBJECT, post=NOT_ALLOWED, args=lambda w: [w.result.pk]),
     "processing:job_zip": Row(get=TEAM_OBJECT, post=NOT_ALLOWED, args=lambda w: [w.job.pk]),
     "processing:cutout_new": Row(get=EDITOR_PAGE, post="LOGIN 200 403 200 200"),
     "processing:result_download": Row(get=TEAM_OBJECT, post=NOT_ALLOWED, args=lambda w: [w.result.pk, "png"]),
+    "processing:result_rerun": Row(
+        get="LOGIN 404 403 200 200", post="LOGIN 404 403 OK OK", args=lambda w: [w.result.pk]
+    ),
     "processing:result_save": Row(
         get=NOT_ALLOWED, post="LOGIN 404 403 302 302", args=lambda w: [w.result.pk]
     ),

@@ -213,8 +213,23 @@ def test_it_keeps_position_in_transparent_mode_without_a_target(known_matte):
 
 def test_it_rejects_an_unknown_background(known_matte):
     image, _ = known_matte
-    with pytest.raises(ValueError, match="background"):
-        cutout.remove_background(image, background="green")
+    for bad in ("green", "#12345", "#12345g", "123456"):
+        with pytest.raises(ValueError, match="background"):
+            cutout.remove_background(image, background=bad)
+
+
+def test_it_paints_the_outside_in_any_colour(known_matte):
+    image, _ = known_matte
+    result = cutout.remove_background(image, background="#3366cc", target_width=400, target_height=300)
+    pixels = np.asarray(result.image)
+    assert result.image.mode == "RGB"
+    assert (pixels[result.alpha == 0] == (0x33, 0x66, 0xCC)).all()
+    x0, y0, x1, y1 = result.subject_box
+    assert tuple(pixels[(y0 + y1) // 2, (x0 + x1) // 2]) == (20, 160, 60)
+    # White given as a colour is the white background, pixel for pixel.
+    white = cutout.remove_background(image, background="white", target_width=400, target_height=300)
+    as_colour = cutout.remove_background(image, background="#ffffff", target_width=400, target_height=300)
+    assert np.array_equal(np.asarray(white.image), np.asarray(as_colour.image))
 
 
 # --- selection, splitting and passes, on synthetic probability maps (no model) ---------------

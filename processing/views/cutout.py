@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
+from collections.abc import Iterator
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
@@ -17,6 +16,7 @@ from catalog.models import ProductImage
 from ..engines.imageio import ImageDecodeError, encode_image
 from ..forms import CutoutForm
 from ..models import Job, JobKind, Result
+from ..zipstream import ZipEntry, iter_zip, read_in_chunks
 from .jobs import _get_job_for_user, _get_result_for_user, start_batch_job
 
 DOWNLOAD_FORMATS = {
@@ -34,18 +34,43 @@ def cutout_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+@member_required
+def result_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    """One cut-out result's photo again with other settings: the form starts from the job's settings and
+    makes a new job for that one photo (the result and its job stay as they are)."""
+    require_editor(request)
+    result = _get_result_for_user(request, pk)
+    if result.job.kind != JobKind.CUTOUT:
+        raise Http404("Only cut-out results can be re-run with other settings.")
+    source = result.item.image
+    if source is None or source.team_id != request.membership.team_id:
+        messages.error(request, "The original photo is no longer in the catalog, so it cannot be run again.")
+        return redirect(result.job)
+    if request.method == "POST":
+        form = CutoutForm(request.POST)
+        if form.is_valid():
+            job = Job.objects.create_for_images(
+                team=request.membership.team,
+                kind=JobKind.CUTOUT,
+                images=[source],
+                created_by=request.user,
+                params={**form.job_params(), "rerun_of": {"job": result.job_id, "result": result.pk}},
+            )
+            return redirect(job)
+    else:
+        form = CutoutForm(initial=CutoutForm.initial_from_params({**result.job.params, **result.item.params}))
+    context = {"form": form, "images": [source], "rerun_of": result}
+    return render(request, "processing/cutout_new.html", context)
+
+
 @require_GET
 @member_required
 def result_download(request: HttpRequest, pk: int, extension: str) -> HttpResponse:
     result = _get_result_for_user(request, pk)
     if extension not in DOWNLOAD_FORMATS or not result.file:
         return redirect(result.job)
-    image_format, content_type = DOWNLOAD_FORMATS[extension]
-    with result.file.storage.open(result.file.name, "rb") as handle:
-        image = Image.open(handle)
-        image.load()
-    payload = encode_image(image, image_format, quality=92)
-    response = HttpResponse(payload, content_type=content_type)
+    payload = _encoded(result, extension)
+    response = HttpResponse(payload, content_type=DOWNLOAD_FORMATS[extension][1])
     response["Content-Disposition"] = f'attachment; filename="{_download_name(result, extension)}"'
     return response
 
@@ -63,28 +88,54 @@ def _download_name(result: Result, extension: str) -> str:
 @require_GET
 @member_required
 def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every image result of the job in one archive, streamed: each result in its own format
+    (`Result.delivery_extension`), or all in one format with ?format=png|jpg|webp."""
     job = _get_job_for_user(request, pk)
-    results = list(Result.objects.filter(job=job).exclude(file="").select_related("item", "job"))
-
-    def chunks():
-        buffer = io.BytesIO()
-        used_names: set[str] = set()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-            for result in results:
-                name = _download_name(result, result.file.name.rsplit(".", 1)[-1])
-                if name in used_names:
-                    name = f"{result.item.position + 1:04d}-{name}"
-                used_names.add(name)
-                with result.file.storage.open(result.file.name, "rb") as handle:
-                    archive.writestr(name, handle.read())
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    response = StreamingHttpResponse(chunks(), content_type="application/zip")
+    wanted = request.GET.get("format", "")
+    if wanted not in DOWNLOAD_FORMATS:
+        wanted = ""
+    results = [
+        result
+        for result in Result.objects.filter(job=job).exclude(file="").select_related("item", "job")
+        if result.is_image
+    ]
+    response = StreamingHttpResponse(iter_zip(_zip_entries(results, wanted)), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="vitrine-job-{job.pk}.zip"'
     return response
+
+
+def _zip_entries(results: list[Result], wanted: str) -> Iterator[ZipEntry]:
+    used_names: set[str] = set()
+    for result in results:
+        extension = wanted or result.delivery_extension()
+        name = _unique_name(_download_name(result, extension), used_names)
+        if extension == result.file_extension:
+            # The stored bytes as they are, copied through in pieces.
+            chunks = read_in_chunks(result.file.storage, result.file.name)
+            yield ZipEntry(name, chunks, modified=result.created_at)
+        else:
+            # One image at a time in memory: decoded, encoded in the entry's format, sent.
+            payload = _encoded(result, extension)
+            yield ZipEntry(name, [payload], size=len(payload), modified=result.created_at)
+
+
+def _unique_name(name: str, used_names: set[str]) -> str:
+    """Photos of the same name (mug.jpg on two products) get -2, -3… before the extension."""
+    stem, dot, extension = name.rpartition(".")
+    candidate, number = name, 1
+    while candidate.lower() in used_names:
+        number += 1
+        candidate = f"{stem}-{number}{dot}{extension}"
+    used_names.add(candidate.lower())
+    return candidate
+
+
+def _encoded(result: Result, extension: str) -> bytes:
+    image_format, _content_type = DOWNLOAD_FORMATS[extension]
+    with result.file.storage.open(result.file.name, "rb") as handle:
+        image = Image.open(handle)
+        image.load()
+    return encode_image(image, image_format, quality=92)
 
 
 @require_POST

@@ -22,7 +22,7 @@ from catalog.access import member_required, require_editor
 from catalog.models import Membership, ProductImage, Role
 from catalog.views import serve_stored_file
 
-from ..models import FINISHED_STATUSES, Job, JobItem, JobKind, Result, Status
+from ..models import DONE_STATUSES, Job, JobItem, JobKind, Result, Status
 
 ITEMS_SHOWN = 200
 
@@ -96,12 +96,13 @@ class JobState(NamedTuple):
     total: int
     done: int
     failed: int
+    cancelled: int
 
 
 @functools.cache
 def _job_state_sql(by_team: bool, by_member_roles: int = 0) -> str:
     quote = connection.ops.quote_name
-    finished = ", ".join(["%s"] * len(FINISHED_STATUSES))
+    done = ", ".join(["%s"] * len(DONE_STATUSES))
     job_table, item_table = quote(Job._meta.db_table), quote(JobItem._meta.db_table)
     member_filter = ""
     if by_member_roles:
@@ -113,7 +114,8 @@ def _job_state_sql(by_team: bool, by_member_roles: int = 0) -> str:
     # Only placeholders and the models' own table names are put into the text.
     return (
         "SELECT j.status, j.version, j.lease_expires_at < %s, COUNT(i.id), "  # noqa: S608
-        f"SUM(CASE WHEN i.status IN ({finished}) THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN i.status IN ({done}) THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN i.status = %s THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN i.status = %s THEN 1 ELSE 0 END) "
         f"FROM {job_table} j LEFT JOIN {item_table} i ON i.job_id = j.id "
         f"WHERE j.id = %s{' AND j.team_id = %s' if by_team else ''}{member_filter} "
@@ -130,7 +132,14 @@ def _job_state(
     user may no longer see, or may now see differently, look missing.
     """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [now, *FINISHED_STATUSES, Status.FAILED, pk, *([team_id] if team_id is not None else [])]
+    params = [
+        now,
+        *DONE_STATUSES,
+        Status.FAILED,
+        Status.CANCELLED,
+        pk,
+        *([team_id] if team_id is not None else []),
+    ]
     if member is not None:
         params += [member[0], *member[1]]
     with connection.cursor() as cursor:
@@ -138,10 +147,9 @@ def _job_state(
         row = cursor.fetchone()
     if row is None:
         return None
-    status, version, lease_lapsed, total, done, failed = row
-    return JobState(
-        status, version, status == Status.RUNNING and bool(lease_lapsed), total, done or 0, failed or 0
-    )
+    status, version, lease_lapsed, total, done, failed, cancelled = row
+    lapsed = status == Status.RUNNING and bool(lease_lapsed)
+    return JobState(status, version, lapsed, total, done or 0, failed or 0, cancelled or 0)
 
 
 _ETAG_SALT = "vitrine.processing.job-status-etag"
@@ -308,6 +316,36 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"The job is {job.get_status_display().lower()} and can no longer be cancelled."
         )
     return redirect(job)
+
+
+@require_POST
+@member_required
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send every failed and cancelled item of a finished job through again."""
+    require_editor(request)
+    job = _get_job_for_user(request, pk)
+    _report_retry(request, job, job.retry())
+    return redirect(job)
+
+
+@require_POST
+@member_required
+def item_retry(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Send one failed or cancelled item through again."""
+    require_editor(request)
+    job = _get_job_for_user(request, pk)
+    item = get_object_or_404(job.items, pk=item_pk)
+    _report_retry(request, job, job.retry([item.pk]))
+    return redirect(job)
+
+
+def _report_retry(request: HttpRequest, job: Job, retried: int) -> None:
+    if retried:
+        messages.success(request, f"{retried} item{'s' if retried != 1 else ''} will run again.")
+    elif not job.is_finished:
+        messages.error(request, "The job is still running: retry its items once it has stopped.")
+    else:
+        messages.error(request, "Nothing to retry: only failed or cancelled items can run again.")
 
 
 @require_GET

@@ -26,7 +26,7 @@ there, `output.remove_background` goes on to the foreground colours and step 6:
 5. matte (matte.py): clear enclosed background, guided-filter the matte at full resolution,
    estimate decontaminated foreground colours so edges show no halo on white (estimate_foreground,
    run by remove_background); pipeline.confidence scores the result;
-6. compose (output.py): white or transparent output, optionally fitted into a target size, with
+6. compose (output.py): white, colour or transparent output, optionally fitted into a target size, with
    an optional soft contact shadow.
 """
 

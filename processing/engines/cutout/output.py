@@ -1,10 +1,11 @@
-"""Composition: the matte applied on white or transparent, fitted to a size, with an optional shadow.
+"""Composition: the matte applied on white, a colour or transparent, fitted to a size, with an optional shadow.
 
 analyse is called through its module (`pipeline.analyse`) so that tests can replace it there.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import cv2
@@ -15,12 +16,26 @@ from . import pipeline
 from .matte import estimate_foreground
 from .pipeline import to_rgb_array
 
-BACKGROUNDS = ("white", "transparent")
+BACKGROUNDS = ("white", "transparent")  # by name; any "#rrggbb" colour is accepted too
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def background_colour(background: str) -> tuple[int, int, int] | None:
+    """The RGB a background name or "#rrggbb" stands for; None for transparent."""
+    if background == "transparent":
+        return None
+    if background == "white":
+        return (255, 255, 255)
+    if isinstance(background, str) and _HEX_COLOUR.fullmatch(background):
+        return (int(background[1:3], 16), int(background[3:5], 16), int(background[5:7], 16))
+    raise ValueError(
+        f"unknown background {background!r}; expected {', '.join(BACKGROUNDS)} or a #rrggbb colour"
+    )
 
 
 @dataclass
 class CutoutResult:
-    image: Image.Image  # RGB on white, or RGBA with a transparent background
+    image: Image.Image  # RGB on white or a colour, or RGBA with a transparent background
     alpha: np.ndarray  # uint8 HxW matte at output size
     score: float  # confidence 0..1; low values flag results worth a human look
     subject_box: tuple[int, int, int, int] | None  # x0, y0, x1, y1 (exclusive) in the output image
@@ -110,8 +125,7 @@ def remove_background(
     margin: float = 0.05,
     keep_shadow: bool = False,
 ) -> CutoutResult:
-    if background not in BACKGROUNDS:
-        raise ValueError(f"unknown background {background!r}; expected one of {', '.join(BACKGROUNDS)}")
+    backdrop = background_colour(background)
     if not 0.0 <= margin < 0.5:
         raise ValueError("margin must be in [0, 0.5)")
     rgb = to_rgb_array(image)
@@ -174,12 +188,12 @@ def remove_background(
 
     alpha_u8 = (np.clip(alpha, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     layer_u8 = (np.clip(layer_alpha, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    if background == "white":
+    if backdrop is not None:
         a = layer_u8.astype(np.float32)[..., None] / 255.0
-        composed = colour * a + 255.0 * (1.0 - a)
+        composed = colour * a + np.array(backdrop, np.float32) * (1.0 - a)
         pixels = np.clip(composed + 0.5, 0, 255).astype(np.uint8)
-        # Exactly white where nothing of the subject (or shadow) is: no JPEG-ish off-white.
-        pixels[layer_u8 == 0] = 255
+        # Exactly the backdrop where nothing of the subject (or shadow) is: no JPEG-ish off-white.
+        pixels[layer_u8 == 0] = backdrop
         output = Image.fromarray(pixels, "RGB")
     else:
         pixels = np.dstack([np.clip(colour + 0.5, 0, 255).astype(np.uint8), layer_u8])
