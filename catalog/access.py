@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from .models import Membership
+from .models import Membership, Role
 
 SESSION_TEAM_KEY = "current_team_id"
 _CACHE_ATTRIBUTE = "_vitrine_membership"
@@ -49,11 +49,19 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
+class RoleRequired(PermissionDenied):
+    """Refused for the member's role; the 403 page names the teammates whose role may do it."""
+
+    def __init__(self, message: str, roles: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.roles = roles
+
+
 def require_editor(request: HttpRequest) -> None:
     if not request.membership.can_edit:
-        raise PermissionDenied("Viewers cannot upload, edit or start jobs.")
+        raise RoleRequired("Viewers cannot upload, edit or start jobs.", (Role.OWNER, Role.EDITOR))
 
 
 def require_owner(request: HttpRequest) -> None:
     if not request.membership.can_manage:
-        raise PermissionDenied("Only the team's owners can manage members and API tokens.")
+        raise RoleRequired("Only the team's owners can manage members and API tokens.", (Role.OWNER,))

@@ -13,17 +13,20 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
+    HttpResponseServerError,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET, require_POST
 
 from processing.engines.imageio import ImageDecodeError
 from processing.models import Job, JobKind
 
-from .access import SESSION_TEAM_KEY, member_required, require_editor, require_owner
+from .access import SESSION_TEAM_KEY, current_membership, member_required, require_editor, require_owner
 from .forms import (
     ApiTokenForm,
     CatalogFilterForm,
@@ -43,6 +46,33 @@ def _get_product_for_user(request: HttpRequest, pk: int) -> Product:
 
 def _get_image_for_user(request: HttpRequest, pk: int) -> ProductImage:
     return get_object_or_404(ProductImage.objects.for_team(request.membership.team), pk=pk)
+
+
+# --- Error pages ------------------------------------------------------------------------------------
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 403 page in the site's layout: why, and (for a role that may not) who in the team may."""
+    membership = current_membership(request)
+    roles = getattr(exception, "roles", None)
+    allowed = []
+    if membership is not None and roles:
+        members = membership.team.memberships.filter(role__in=roles).select_related("user")
+        # In the order the roles are named (owners first), then by name.
+        allowed = sorted(members, key=lambda member: (roles.index(member.role), member.user.get_username()))
+    context = {
+        "reason": str(exception or "") or "You do not have permission to do this.",
+        "membership": membership,
+        "allowed_members": allowed,
+        "allowed_roles": [Role(role).label.lower() for role in roles or ()],
+    }
+    return render(request, "403.html", context, status=403)
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page in the site's layout, rendered without the request's context processors: the
+    database may be what failed. It shows the request id the log lines carry."""
+    page = loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")})
+    return HttpResponseServerError(page)
 
 
 # --- Accounts and teams ---------------------------------------------------------------------------

@@ -9,6 +9,10 @@ from processing.openapi import openapi_document
 from processing.views import api_cutout, api_erase, api_scenes, api_search
 from project.health import healthz
 
+# Error pages in the site's layout (templates/403.html, 404.html, 500.html); 404 is Django's own view.
+handler403 = "catalog.views.permission_denied"
+handler500 = "catalog.views.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:product_list", permanent=False)),
     path("healthz", healthz, name="healthz"),
