@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.cache import cache
 
-from .models import ApiToken, Category, Invitation, Product, Role, Team
+from .models import PRODUCT_SORTS, ApiToken, Category, Invitation, Product, Role, Team
 
 LOGIN_FAILURES_PER_USERNAME = 5
 LOGIN_FAILURES_PER_ADDRESS = 20
@@ -122,6 +122,11 @@ class CatalogFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search title or SKU")
     category = forms.TypedChoiceField(
         required=False, coerce=int, empty_value=None, choices=[("", "All categories"), *Category.choices]
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        label="Sort",
+        choices=[(key, label) for key, (label, _ordering) in PRODUCT_SORTS.items()],
     )
 
 

@@ -233,6 +233,21 @@ class ProductQuerySet(models.QuerySet):
             return self
         return self.filter(Q(title__icontains=text) | Q(sku__icontains=text))
 
+    def sorted_by(self, key: str) -> ProductQuerySet:
+        """One of PRODUCT_SORTS; anything else keeps the default (newest first)."""
+        return self.order_by(*PRODUCT_SORTS.get(key, PRODUCT_SORTS["newest"])[1])
+
+
+# The catalog's sort choices: key -> (label, ordering); pk last so pages never shuffle.
+PRODUCT_SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "newest": ("Newest first", ("-created_at", "-pk")),
+    "oldest": ("Oldest first", ("created_at", "pk")),
+    "title": ("Title A–Z", ("title", "pk")),
+    "title_desc": ("Title Z–A", ("-title", "-pk")),
+    "sku": ("SKU", ("sku", "pk")),
+    "updated": ("Recently edited", ("-updated_at", "-pk")),
+}
+
 
 class Product(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="products")
@@ -292,6 +307,10 @@ class ProductImageQuerySet(models.QuerySet):
         ids = [int(value) for value in raw_ids if str(value).isdigit()]
         return list(self.filter(pk__in=ids).order_by("pk"))
 
+    def sorted_by(self, key: str) -> ProductImageQuerySet:
+        """One of PHOTO_SORTS; anything else keeps the default (newest first)."""
+        return self.order_by(*PHOTO_SORTS.get(key, PHOTO_SORTS["newest"])[1])
+
     def ingest(
         self,
         *,
@@ -335,6 +354,16 @@ class ProductImageQuerySet(models.QuerySet):
             image.file.delete(save=False)
             raise
         return image, True
+
+
+# The photo list's sort choices: key -> (label, ordering).
+PHOTO_SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "newest": ("Newest first", ("-created_at", "-pk")),
+    "oldest": ("Oldest first", ("created_at", "pk")),
+    "name": ("File name A–Z", ("original_filename", "pk")),
+    "largest": ("Largest file first", ("-bytes", "-pk")),
+    "smallest": ("Smallest file first", ("bytes", "pk")),
+}
 
 
 class ProductImage(models.Model):

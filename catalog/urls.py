@@ -7,6 +7,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.product_list, name="product_list"),
     path("photos/", views.photo_list, name="photo_list"),
+    path("photos/delete/", views.photo_bulk_delete, name="photo_bulk_delete"),
     path("products/new/", views.product_create, name="product_create"),
     path("products/<int:pk>/", views.product_detail, name="product_detail"),
     path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),

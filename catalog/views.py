@@ -37,7 +37,7 @@ from .forms import (
     TeamForm,
     TeamSettingsForm,
 )
-from .models import ApiToken, Invitation, Membership, Product, ProductImage, Role, Team
+from .models import PHOTO_SORTS, ApiToken, Invitation, Membership, Product, ProductImage, Role, Team
 
 
 def _get_product_for_user(request: HttpRequest, pk: int) -> Product:
@@ -258,6 +258,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
         products = products.search(filters.cleaned_data.get("q") or "")
         if filters.cleaned_data.get("category"):
             products = products.filter(category=filters.cleaned_data["category"])
+        products = products.sorted_by(filters.cleaned_data.get("sort") or "")
     page = Paginator(products, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -269,12 +270,56 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def photo_list(request: HttpRequest) -> HttpResponse:
-    images = ProductImage.objects.for_team(request.membership.team).select_related("product").order_by("-pk")
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in PHOTO_SORTS else "newest"
+    images = ProductImage.objects.for_team(request.membership.team).select_related("product").sorted_by(sort)
     unsorted = request.GET.get("unsorted") == "1"
     if unsorted:
         images = images.filter(product__isnull=True)
     page = Paginator(images, 48).get_page(request.GET.get("page"))
-    return render(request, "catalog/photo_list.html", {"page": page, "unsorted": unsorted})
+    query = request.GET.copy()
+    for key in ("page", "select"):
+        query.pop(key, None)
+    context = {
+        "page": page,
+        "unsorted": unsorted,
+        "sort": sort,
+        "sorts": [(key, label) for key, (label, _ordering) in PHOTO_SORTS.items()],
+        "query": query.urlencode(),
+        # "Select all" without JavaScript: the page comes back with every tile ticked.
+        "select_all": request.GET.get("select") == "all",
+    }
+    return render(request, "catalog/photo_list.html", context)
+
+
+@member_required
+def photo_bulk_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the selected photos, after a confirmation page that shows exactly which ones."""
+    require_editor(request)
+    data = request.POST if request.method == "POST" else request.GET
+    raw_ids = data.getlist("images")
+    images = (
+        ProductImage.objects.for_team(request.membership.team).select_related("product").from_ids(raw_ids)
+    )
+    if raw_ids and not images:
+        # Only another team's photos (or none that exist): nothing here to show or delete.
+        raise Http404("No such photos.")
+    if not images:
+        messages.error(request, "Select the photos to delete first.")
+        return redirect("catalog:photo_list")
+    if request.method == "POST" and data.get("confirm") == "yes":
+        with transaction.atomic():
+            # The rows go together; their files and search entries follow once this commits (signals).
+            deleted = ProductImage.objects.for_team(request.membership.team).filter(
+                pk__in=[image.pk for image in images]
+            )
+            count = len(deleted)
+            deleted.delete()
+        messages.success(request, f"{count} photo{'s' if count != 1 else ''} deleted.")
+        return redirect("catalog:photo_list")
+    products = sorted({image.product.title for image in images if image.product is not None})
+    context = {"images": images, "products": products}
+    return render(request, "catalog/photo_bulk_delete.html", context)
 
 
 @member_required

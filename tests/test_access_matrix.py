@@ -165,6 +165,13 @@ MATRIX: dict[str, Row] = {
     # Catalog.
     "catalog:product_list": Row(get=MEMBER_PAGE),
     "catalog:photo_list": Row(get=MEMBER_PAGE),
+    "catalog:photo_bulk_delete": Row(
+        get="LOGIN 404 403 200 200",
+        post="LOGIN 404 403 302 302",
+        query=lambda w: {"images": [w.image.pk]},
+        data=lambda w: {"images": [w.new_image().pk], "confirm": "yes"},
+        notes="another team's photo ids are not found here: 404",
+    ),
     "catalog:product_create": Row(
         get=EDITOR_PAGE, post="LOGIN 302 403 302 302", data=lambda w: {"title": "New", "category": 1}
     ),
