@@ -222,7 +222,7 @@ def test_it_documents_the_answers_to_valid_calls(fuzz_token, settings):
     found = call(
         "/api/imagesearch", "POST", body={"Action": "SearchImageByPic", **search, "Filter": "int_attr>=5"}
     )
-    assert found["Head"]["DocsReturn"] == len(found["Auctions"]) >= 1
+    assert found["Head"]["DocsFound"] == len(found["Auctions"]) >= 1
     deleted = call(
         "/api/imagesearch", "POST", body={"Action": "DeleteImage", "InstanceName": "fuzzshop", "ProductId": "MUG-1"},
         media_type="application/x-www-form-urlencoded",
