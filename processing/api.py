@@ -226,8 +226,17 @@ def check_rate_limit(team: Team, now: float | None = None) -> None:
 # No seed's body nests deeper than 4 levels ({"data": {"task_list": [{"image": ...}]}}); anything far
 # deeper is an attack on whatever walks it next (JSON fields, logs, the job record).
 MAX_JSON_DEPTH = 32
-# A lone UTF-16 half: JSON's "\ud800" escape decodes to one, but no database or encoder takes it as text.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Text no database column holds: a lone UTF-16 half (JSON's "\ud800" escape decodes to one; SQLite and
+# every encoder refuse it) and NUL (PostgreSQL refuses it in text; JSON's "\u0000", a form's %00).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(text: str) -> str:
+    """What is wrong with the text, or "" when a database can store it."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return ""
+    return "a NUL character" if found.group() == "\x00" else "a lone UTF-16 surrogate (such as \\ud800)"
 
 
 def _refuse_json_constant(name: str) -> float:
@@ -265,7 +274,7 @@ def parse_json(raw: bytes | str, what: str = "The request body") -> object:
 
 
 def check_json_value(value: object, what: str = "The request body") -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH and strings (keys too) holding a lone surrogate,
+    """Refuse nesting deeper than MAX_JSON_DEPTH and strings (keys too) holding a lone surrogate or NUL,
     naming the field as the seeds' invalid-input errors do."""
     pending: list[tuple[object, str, int]] = [(value, "", 1)]
     while pending:
@@ -275,19 +284,14 @@ def check_json_value(value: object, what: str = "The request body") -> None:
                 INVALID_INPUT, f"{path or what} is nested deeper than {MAX_JSON_DEPTH} levels.", path
             )
         if isinstance(item, str):
-            if _LONE_SURROGATE.search(item):
-                raise ApiProblem(
-                    INVALID_INPUT,
-                    f"{path or what} holds a lone UTF-16 surrogate (such as \\ud800), which is not text.",
-                    path,
-                )
+            if problem := _unstorable(item):
+                raise ApiProblem(INVALID_INPUT, f"{path or what} holds {problem}, which is not text.", path)
         elif isinstance(item, dict):
             for key, child in item.items():
                 child_path = f"{path}.{key}" if path else str(key)
-                if _LONE_SURROGATE.search(key):
-                    raise ApiProblem(
-                        INVALID_INPUT, f"A field name in {path or what} holds a lone UTF-16 surrogate.", path
-                    )
+                if problem := _unstorable(key):
+                    where = f" in {path}" if path else ""
+                    raise ApiProblem(INVALID_INPUT, f"A field name{where} holds {problem}.", path)
                 pending.append((child, child_path, depth + 1))
         elif isinstance(item, list):
             pending.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
@@ -307,6 +311,8 @@ def request_params(request: HttpRequest) -> dict:
                 params.update(body)
             else:
                 params.update({key: request.POST.get(key) for key in request.POST})
+        # A query string or form can carry %00 too (the JSON body was checked as it was parsed).
+        check_json_value(params, "The request")
     except RequestDataTooBig:
         raise ApiProblem(TOO_LARGE, "The request body is too large for the image limit.") from None
     except (MultiPartParserError, SuspiciousOperation) as error:

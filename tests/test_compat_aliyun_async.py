@@ -25,7 +25,7 @@ from tests.compat_inputs import (
     ODD,
     ODD_JSON_VALUES,
     OTHER_METHODS,
-    SURROGATES,
+    UNSTORABLE_TEXT,
     assert_json_answer,
     json_with,
     send,
@@ -191,6 +191,7 @@ def test_it_refuses_a_missing_token_and_a_missing_or_repeated_nonce(token, db):
     replay = envelope(call(QUERY, token, body, nonce="once"), 400)
     assert replay["code"] == "23500013" and "Nonce" in replay["message"]
     assert envelope(call(QUERY, token, body, nonce="n" * 129), 400)["code"] == "23500013"
+    assert envelope(call(QUERY, token, body, nonce="a\x00b"), 400)["code"] == "23500013"
 
 
 def test_it_throttles_with_403_23500004(token, team):
@@ -222,7 +223,7 @@ def test_it_answers_odd_json_as_an_illegal_parameter(token, field, odd):
     path, body = ODD_BODIES[field]
     answer = envelope(call(path, token, json_with(body, ODD_JSON_VALUES[odd])), 400)
     assert answer["code"] == "23500013", answer
-    if odd in SURROGATES:
+    if odd in UNSTORABLE_TEXT:
         assert field in answer["message"]
     assert not Job.objects.exists()
 

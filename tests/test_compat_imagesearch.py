@@ -23,7 +23,7 @@ from tests.compat_inputs import (
     ODD,
     ODD_JSON_VALUES,
     OTHER_METHODS,
-    SURROGATES,
+    UNSTORABLE_TEXT,
     assert_json_answer,
     huge_png,
     json_with,
@@ -326,7 +326,7 @@ def test_it_answers_odd_json_as_badrequest(instance, field, odd):
         "POST", URL, json_with(params, ODD_JSON_VALUES[odd]), Authorization=f"APPCODE {instance['token']}"
     )
     body = error(response, "BadRequest")
-    if odd in SURROGATES:
+    if odd in UNSTORABLE_TEXT:
         assert field in body["Msg"]
     assert (Product.objects.count(), ProductImage.objects.count()) == before
 
@@ -389,3 +389,30 @@ def test_it_answers_other_methods_in_the_envelope(instance, method):
     assert body["Code"] == "BadRequest" and body["Message"] == body["Msg"]
     head = Client().head(URL)
     assert head.status_code == 405 and head["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "form", "field"),
+    [
+        ("GET", "Action=SearchImageByPic&InstanceName=shop1%00", "", "InstanceName"),
+        ("POST", "Action=AddImage", "InstanceName=shop1&ProductId=P%00&PicName=a.jpg", "ProductId"),
+        (
+            "POST",
+            "",
+            "Action=AddImage&InstanceName=shop1&ProductId=P&PicName=a.jpg&StrAttr=red%00",
+            "StrAttr",
+        ),
+        ("POST", "", "Action=SearchImageByPic&InstanceName=shop1&Filter=str_attr%3D%22%00%22", "Filter"),
+    ],
+)
+def test_it_answers_a_nul_in_a_form_or_query_as_badrequest(instance, method, query, form, field):
+    """Seed: "400 BadRequest The request has invalid parameters.": a %00 in the query string (`?Action=`
+    works there too) or a form field, which no database column stores, names the field."""
+    url = f"{URL}?{query}" if query else URL
+    auth = {"Authorization": f"APPCODE {instance['token']}"}
+    if method == "GET":
+        response = Client().get(url, headers=auth)
+    else:
+        response = send("POST", url, form.encode(), "application/x-www-form-urlencoded", **auth)
+    assert field in error(response, "BadRequest")["Msg"]
+    assert not Product.objects.filter(sku__startswith="P").exists()

@@ -5,7 +5,7 @@ documented: its status, its content type and its body (the seed's envelope and o
 no operation may answer a server error, except the image-search codes the seed itself sends with
 HTTP 500 (UnsupportedOperationType, AccessEngineFailed) in their envelope. A further pass swaps one value
 of each generated request for JSON that json.dumps never writes (5,000-digit numbers, nesting 100,000
-levels deep, lone surrogates, NaN), which the plain generation cannot reach.
+levels deep, lone surrogates, NUL, NaN), which the plain generation cannot reach.
 
 Cost is kept bounded: generated image data almost never decodes, so most examples are refused before
 any engine runs; host names never reach DNS (the resolver below answers only for local names).
@@ -421,7 +421,7 @@ ODD_JSON = st.one_of(
     st.sampled_from([40, 1000, 5000, 100_000]).map(lambda depth: "[" * depth + "]" * depth),
     st.sampled_from([40, 5000, 100_000]).map(lambda depth: '{"a":' * depth + "0" + "}" * depth),
     st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF).map(lambda half: json.dumps(f"x{half}y")),
-    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e400"]),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e400", '"a\\u0000b"']),
 )
 _ODD = "<odd value>"
 

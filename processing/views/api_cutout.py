@@ -151,6 +151,8 @@ def _aliyun_guard(request: HttpRequest) -> tuple:
         raise ApiProblem(api.MISSING_INPUT, "The X-Ca-Nonce header is required.", "X-Ca-Nonce")
     if len(nonce) > 128:
         raise ApiProblem(api.INVALID_INPUT, "X-Ca-Nonce is longer than 128 characters.", "X-Ca-Nonce")
+    if not nonce.isprintable():
+        raise ApiProblem(api.INVALID_INPUT, "X-Ca-Nonce holds control characters.", "X-Ca-Nonce")
     if not ApiNonce.objects.claim(token.team, nonce):
         raise ApiProblem(api.REPLAYED, "X-Ca-Nonce was already used; send a new one with every request.")
     try:
