@@ -125,3 +125,22 @@ def test_it_answers_every_api_prefixs_unknown_paths_and_methods_in_json(server):
             assert headers["Content-Type"].startswith("application/json")
     finally:
         client.close()
+
+
+def test_it_reads_a_refused_body_to_its_end_within_its_limits(rf):
+    """The drain itself: everything left unread is read, unless it is over REQUEST_DRAIN_MAX_BYTES (then
+    nothing is, and gunicorn's own handling applies)."""
+    from project.keepalive import drain_body, unread_body_bytes
+
+    request = rf.post("/ai/image/cut/out", data=b"x" * 300_000, content_type="application/octet-stream")
+    assert unread_body_bytes(request) == 300_000
+    request.read(1000)
+    assert unread_body_bytes(request) == 299_000
+    assert drain_body(request, max_bytes=1_000_000, seconds=10) and unread_body_bytes(request) == 0
+
+    too_big = rf.post("/ai/image/cut/out", data=b"x" * 300_000, content_type="application/octet-stream")
+    assert not drain_body(too_big, max_bytes=100_000, seconds=10)
+    assert unread_body_bytes(too_big) == 300_000
+
+    read = rf.post("/ai/image/cut/out", data=b'{"a": 1}', content_type="application/json")
+    assert read.body == b'{"a": 1}' and unread_body_bytes(read) == 0
