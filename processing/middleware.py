@@ -74,6 +74,8 @@ class ApiEnvelopeMiddleware:
         dialect = api.dialect_for(request)
         if dialect is None or isinstance(exception, Http404):
             return None
+        if isinstance(exception, ApiProblem):  # an endpoint may simply raise the neutral problem
+            return dialect.respond(request, exception)
         logger.error(
             "Internal Server Error: %s", request.path_info, exc_info=exception, extra={"status_code": 500}
         )
