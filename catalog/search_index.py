@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from PIL import Image
 
 from processing.engines.embedding import DEFAULT_MODEL_NAME, EMBEDDING_DIM
@@ -56,12 +57,18 @@ logger = logging.getLogger(__name__)
 
 # Entries written by another model (or another vector recipe) are not comparable: `reindex_search` redoes them.
 MODEL_VERSION = f"{DEFAULT_MODEL_NAME}/{EMBEDDING_DIM}/orb"
-# Filter fields of the seed's grammar -> the product's columns.
+# Filter fields of the seed's grammar -> the product's columns. The integer ones go through an
+# annotation that reads an unset value as 0: the seed types IntAttr and IntAttr2 Integer, the API answers
+# 0 for a product that never had one, and a filter must agree with what the answer shows.
 FILTER_FIELDS = {
-    "int_attr": "product__int_attr",
-    "int_attr2": "product__int_attr2",
+    "int_attr": "search_int_attr",
+    "int_attr2": "search_int_attr2",
     "str_attr": "product__str_attr",
     "str_attr2": "product__str_attr2",
+}
+_INT_ATTR_DEFAULTS = {
+    "search_int_attr": Coalesce("product__int_attr", Value(0)),
+    "search_int_attr2": Coalesce("product__int_attr2", Value(0)),
 }
 _BUILD_CHUNK = 2000
 
@@ -390,7 +397,7 @@ def allowed_image_ids(team: Team, node: Node | None, catalog_category: int | Non
     """Ids of the team's product images that pass the filter, in one parameterised query (`to_q`)."""
     images = ProductImage.objects.for_team(team).filter(product__isnull=False)
     if node is not None:
-        images = images.filter(to_q(node, Q, FILTER_FIELDS))
+        images = images.annotate(**_INT_ATTR_DEFAULTS).filter(to_q(node, Q, FILTER_FIELDS))
     if catalog_category is not None:
         images = images.filter(product__category=catalog_category)
     return set(images.values_list("pk", flat=True))

@@ -11,21 +11,25 @@ import base64
 import binascii
 import fcntl
 import json
+import math
 import os
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.signing import TimestampSigner
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
 from catalog.models import ApiToken, Team
 
@@ -49,6 +53,9 @@ NOT_FOUND = "not_found"
 REPLAYED = "replayed"
 MODEL_FAILED = "model_failed"
 INTERNAL = "internal"
+UNKNOWN_PATH = "unknown_path"  # no API at this path under a dialect's prefix
+FORBIDDEN = "forbidden"  # HTTP 403 from around the views (CSRF on the paths that are no endpoint)
+METHOD_NOT_ALLOWED = "method_not_allowed"
 
 
 class ApiProblem(Exception):
@@ -68,10 +75,17 @@ def new_request_id(request: HttpRequest | None = None) -> str:
 # --- the Aidge envelope, shared by every /ai/image/... endpoint -----------------------------------
 AIDGE_CODES = {
     UNAUTHORIZED: (401, "unauthorized"),
+    FORBIDDEN: (401, "unauthorized"),
     RATE_LIMITED: (501, "rate limit exceed"),
     MODEL_FAILED: (801, "model failed"),
     INTERNAL: (500, "system error"),
+    # The seed has no code for these; like 401 they are about the call itself, not its content, so
+    # they answer with the matching HTTP status too.
+    UNKNOWN_PATH: (404, "api not found"),
+    METHOD_NOT_ALLOWED: (405, "method not allowed"),
 }
+# resCodes answered with the same HTTP status; every other error answers HTTP 200, as the gateway does.
+_AIDGE_HTTP_STATUSES = (401, 404, 405)
 
 
 def aidge_response(
@@ -97,7 +111,65 @@ def aidge_response(
         "code": "0" if problem is None else str(code),
         "request_id": request_id,
     }
-    return JsonResponse(body, status=401 if code == 401 else 200, json_dumps_params={"ensure_ascii": False})
+    status = code if code in _AIDGE_HTTP_STATUSES else 200
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def aidge_problem_response(request_id: str, problem: ApiProblem) -> JsonResponse:
+    return aidge_response(request_id, problem=problem)
+
+
+def plain_problem_response(request_id: str, problem: ApiProblem) -> JsonResponse:
+    """API paths that belong to no hosted service (the OpenAPI document, signed result links)."""
+    status = {
+        UNKNOWN_PATH: 404,
+        NOT_FOUND: 404,
+        METHOD_NOT_ALLOWED: 405,
+        UNAUTHORIZED: 401,
+        FORBIDDEN: 403,
+    }.get(problem.kind, 500 if problem.kind == INTERNAL else 400)
+    body = {"success": False, "code": status, "message": problem.message, "requestId": request_id}
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+# --- which dialect answers a request ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Dialect:
+    """One hosted service's way of answering, chosen by the request's path.
+
+    `answer` names a `(request_id, ApiProblem) -> HttpResponse` function by its dotted path: the
+    envelopes live with their views, and this module must not import the views (they import it)."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    answer: str
+    label: str
+
+    def matches(self, path: str) -> bool:
+        return any(
+            path.startswith(prefix)
+            if prefix.endswith("/")
+            else path == prefix or path.startswith(prefix + "/")
+            for prefix in self.prefixes
+        )
+
+    def respond(self, request: HttpRequest, problem: ApiProblem) -> HttpResponse:
+        return import_string(self.answer)(new_request_id(request), problem)
+
+
+# First match wins: the narrower prefixes come first.
+DIALECTS: tuple[Dialect, ...] = (
+    Dialect("aliyun-async", ("/api/v1/",), "processing.views.api_cutout.aliyun_problem_response", "background-removal"),
+    Dialect("image-search", ("/api/imagesearch",), "processing.views.api_search.search_problem_response", "image-search"),
+    Dialect("aidge", ("/ai/",), "processing.api.aidge_problem_response", "Aidge"),
+    Dialect("plain", ("/api/", "/jobs/results/signed/"), "processing.api.plain_problem_response", ""),
+)  # fmt: skip
+
+
+def dialect_for(request: HttpRequest) -> Dialect | None:
+    """The dialect that answers this request, or None for the studio's own pages."""
+    path = request.path_info
+    return next((dialect for dialect in DIALECTS if dialect.matches(path)), None)
 
 
 # --- authentication and limits ------------------------------------------------------------------
@@ -150,6 +222,81 @@ def check_rate_limit(team: Team, now: float | None = None) -> None:
         raise ApiProblem(RATE_LIMITED, f"Rate limit of {limit} requests per second exceeded; retry shortly.")
 
 
+# --- JSON bodies ---------------------------------------------------------------------------------
+# No seed's body nests deeper than 4 levels ({"data": {"task_list": [{"image": ...}]}}); anything far
+# deeper is an attack on whatever walks it next (JSON fields, logs, the job record).
+MAX_JSON_DEPTH = 32
+# Text no database column holds: a lone UTF-16 half (JSON's "\ud800" escape decodes to one; SQLite and
+# every encoder refuse it) and NUL (PostgreSQL refuses it in text; JSON's "\u0000", a form's %00).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(text: str) -> str:
+    """What is wrong with the text, or "" when a database can store it."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return ""
+    return "a NUL character" if found.group() == "\x00" else "a lone UTF-16 surrogate (such as \\ud800)"
+
+
+def _refuse_json_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text[:20]}... is out of range")
+    return number
+
+
+def parse_json(raw: bytes | str, what: str = "The request body") -> object:
+    """A JSON text as a client sent it, or the dialect's invalid-input error, never a server error.
+
+    `json.loads` raises more than `JSONDecodeError`: a number of more than 4300 digits is Python's
+    integer-string limit (a plain `ValueError`) and deep nesting is a `RecursionError`. NaN,
+    Infinity and numbers beyond a float are not JSON numbers either. The result is then walked
+    (without recursion) for nesting and lone surrogates, so whatever the views do next sees text
+    that every database, encoder and log can hold."""
+    try:
+        value = json.loads(raw, parse_constant=_refuse_json_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ApiProblem(INVALID_INPUT, f"{what} is nested deeper than {MAX_JSON_DEPTH} levels.") from None
+    except json.JSONDecodeError as error:
+        raise ApiProblem(INVALID_INPUT, f"{what} is not valid JSON ({error.msg}).") from None
+    except UnicodeDecodeError:
+        raise ApiProblem(INVALID_INPUT, f"{what} is not valid UTF-8.") from None
+    except ValueError as error:
+        reason = "a number has too many digits" if "digits" in str(error) else str(error)
+        raise ApiProblem(INVALID_INPUT, f"{what} is not valid JSON ({reason}).") from None
+    check_json_value(value, what)
+    return value
+
+
+def check_json_value(value: object, what: str = "The request body") -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and strings (keys too) holding a lone surrogate or NUL,
+    naming the field as the seeds' invalid-input errors do."""
+    pending: list[tuple[object, str, int]] = [(value, "", 1)]
+    while pending:
+        item, path, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ApiProblem(
+                INVALID_INPUT, f"{path or what} is nested deeper than {MAX_JSON_DEPTH} levels.", path
+            )
+        if isinstance(item, str):
+            if problem := _unstorable(item):
+                raise ApiProblem(INVALID_INPUT, f"{path or what} holds {problem}, which is not text.", path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                if problem := _unstorable(key):
+                    where = f" in {path}" if path else ""
+                    raise ApiProblem(INVALID_INPUT, f"A field name{where} holds {problem}.", path)
+                pending.append((child, child_path, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
+
+
 # --- parameters ---------------------------------------------------------------------------------
 def request_params(request: HttpRequest) -> dict:
     """Query string, form fields and a JSON body, merged; later sources win."""
@@ -158,16 +305,16 @@ def request_params(request: HttpRequest) -> dict:
         if request.method == "POST":
             content_type = request.content_type or ""
             if content_type.startswith("application/json"):
-                body = json.loads(request.body or b"{}")
+                body = parse_json(request.body or b"{}")
                 if not isinstance(body, dict):
                     raise ApiProblem(INVALID_INPUT, "The JSON body must be an object.")
                 params.update(body)
             else:
                 params.update({key: request.POST.get(key) for key in request.POST})
+        # A query string or form can carry %00 too (the JSON body was checked as it was parsed).
+        check_json_value(params, "The request")
     except RequestDataTooBig:
         raise ApiProblem(TOO_LARGE, "The request body is too large for the image limit.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiProblem(INVALID_INPUT, "The request body is not valid JSON.") from None
     except (MultiPartParserError, SuspiciousOperation) as error:
         # A broken multipart body, too many fields: the API's own error, not Django's HTML 400 page.
         raise ApiProblem(INVALID_INPUT, f"The request could not be read ({error}).") from None

@@ -195,7 +195,8 @@ def test_it_pages_and_enforces_the_seeds_limits(shop):
     status, body = search(shop, Num=1, Start=1)
     assert status == 200
     assert [a["ProductId"] for a in body["Auctions"]] == [everything["Auctions"][1]["ProductId"]]
-    assert body["Head"]["DocsFound"] == 3 and body["Head"]["DocsReturn"] == 1
+    # The seed's table: DocsFound = results returned, DocsReturn = hits in the instance.
+    assert body["Head"]["DocsFound"] == 1 and body["Head"]["DocsReturn"] == 3
     cases = {
         (101, 0): "OverflowMaxReturnNum",
         (0, 0): "InvalidNumParameter",
@@ -309,7 +310,7 @@ def test_it_drops_a_product_deleted_in_the_studio_from_results(shop, owner):
     assert SearchDeletion.objects.filter(team_id=shop["team"].pk).count() == 1
     _status, after = search(shop)
     assert "SKU-1" not in {a["ProductId"] for a in after["Auctions"]}
-    assert after["Head"]["DocsFound"] == 2
+    assert after["Head"]["DocsReturn"] == 2
 
 
 # ---- AddImage / DeleteImage -----------------------------------------------------------------------------------

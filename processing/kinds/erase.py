@@ -56,7 +56,7 @@ def parse_types(values: Any) -> list[int]:
         if text.startswith("["):
             try:
                 values = json.loads(text)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # also a number past Python's digit limit, deep nesting
                 raise ValueError("must be a list of element types such as [1, 2, 4]") from None
         else:
             values = [part for part in text.replace(",", " ").split() if part]

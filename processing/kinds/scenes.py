@@ -214,7 +214,7 @@ def parse_placement(values: dict) -> Placement | None:
             return None
         try:
             value = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
             raise ValueError(f"{name} must be a number") from None
         if not (low <= value <= high) or value != value:
             raise ValueError(f"{name} must be between {low} and {high}")

@@ -9,13 +9,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.signing import BadSignature
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -53,6 +52,7 @@ def cut_out(request: HttpRequest) -> HttpResponse:
             min_side=SYNC_MIN_SIDE,
             max_side=SYNC_MAX_SIDE,
         )
+        _keep_unset_side(job_params, decoded.width, decoded.height)
         result = api.run_sync_job(
             team=token.team,
             kind=JobKind.CUTOUT,
@@ -86,10 +86,20 @@ def _sync_job_params(params: dict) -> dict:
     }
 
 
+def _keep_unset_side(job_params: dict, width: int, height: int) -> None:
+    """One target side given: the seed says the other "will output original height" (or width), so the
+    output keeps the photo's own size on that side; the subject is fitted and centred as with both."""
+    if (job_params["target_width"] is None) == (job_params["target_height"] is None):
+        return
+    job_params["target_width"] = job_params["target_width"] or width
+    job_params["target_height"] = job_params["target_height"] or height
+
+
 # --- Aliyun: asynchronous submit and query --------------------------------------------------------
 ALIYUN_CODES = {
     api.INTERNAL: (500, "23500000", "Internal server error"),
     api.UNAUTHORIZED: (401, "23500001", "Authorization required to perform current operation"),
+    api.FORBIDDEN: (401, "23500001", "Authorization required to perform current operation"),
     api.RATE_LIMITED: (403, "23500004", "Request was denied due to request throttling"),
     api.BAD_URL: (400, "23500006", "The image url provided is invalid or non-accessible"),
     api.BAD_IMAGE: (400, "23500007", "The uploaded image does not meet the requirements"),
@@ -102,6 +112,10 @@ ALIYUN_CODES = {
     api.INVALID_INPUT: (400, "23500013", "Illegal input parameter found"),
     api.REPLAYED: (400, "23500013", "Illegal input parameter found"),
     "bad_service": (400, "23500014", "Illegal service name"),
+    # 23500002 is the seed's "the system does not support the current operation": an unknown path,
+    # or a method the path does not take (then with HTTP 405 and an Allow header).
+    api.UNKNOWN_PATH: (404, "23500002", "Specified service does not exist"),
+    api.METHOD_NOT_ALLOWED: (405, "23500002", "Specified service does not exist"),
 }
 
 
@@ -124,6 +138,10 @@ def aliyun_response(
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+def aliyun_problem_response(request_id: str, problem: ApiProblem) -> JsonResponse:
+    return aliyun_response(request_id, problem=problem)
+
+
 def _aliyun_guard(request: HttpRequest) -> tuple:
     """Token, throttle and nonce, then the JSON body's `data` object."""
     token = api.authenticate(request)
@@ -133,6 +151,8 @@ def _aliyun_guard(request: HttpRequest) -> tuple:
         raise ApiProblem(api.MISSING_INPUT, "The X-Ca-Nonce header is required.", "X-Ca-Nonce")
     if len(nonce) > 128:
         raise ApiProblem(api.INVALID_INPUT, "X-Ca-Nonce is longer than 128 characters.", "X-Ca-Nonce")
+    if not nonce.isprintable():
+        raise ApiProblem(api.INVALID_INPUT, "X-Ca-Nonce holds control characters.", "X-Ca-Nonce")
     if not ApiNonce.objects.claim(token.team, nonce):
         raise ApiProblem(api.REPLAYED, "X-Ca-Nonce was already used; send a new one with every request.")
     try:
@@ -141,10 +161,7 @@ def _aliyun_guard(request: HttpRequest) -> tuple:
         raise ApiProblem(api.INVALID_INPUT, "The request body is too large.") from None
     if not raw:
         raise ApiProblem("body_missing", "The request body is empty.")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiProblem(api.INVALID_INPUT, "The request body is not valid JSON.") from None
+    body = api.parse_json(raw)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         raise ApiProblem(api.MISSING_INPUT, "The body needs a `data` object.", "data")
@@ -250,12 +267,17 @@ def signed_result(request: HttpRequest, token: str) -> HttpResponse:
     try:
         result_id = api.unsign_result_token(token)
     except (BadSignature, ValueError):
-        raise Http404("This link is invalid or has expired.") from None
+        return _link_not_found(request, "This link is invalid or has expired.")
     result = Result.objects.filter(pk=result_id).select_related("item").first()
     if result is None or not result.file:
-        raise Http404("This result no longer exists.")
+        return _link_not_found(request, "This result no longer exists.")
     response = serve_stored_file(
         request, result.file, result.content_type or "image/png", f"result-{result.pk}.png"
     )
     response["Cache-Control"] = f"private, max-age={settings.SIGNED_URL_MAX_AGE}"
     return response
+
+
+def _link_not_found(request: HttpRequest, message: str) -> HttpResponse:
+    # The links are fetched by API clients, so the answer is JSON like the rest of the API.
+    return api.plain_problem_response(api.new_request_id(request), ApiProblem(api.NOT_FOUND, message))

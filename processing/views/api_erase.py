@@ -87,21 +87,52 @@ def removal(request: HttpRequest) -> HttpResponse:
     return api.aidge_response(request_id, data=data)
 
 
+# The seed's descriptions also name the two lists `remove_product_area_elements` and
+# `remove_non_product_area_elements` ("cannot be empty at the same time as remove_non_product_area_elements",
+# "take precedence over the remove_non_product_area_elements and remove_product_area_elements parameters"):
+# they are accepted as the same lists under those names.
+TYPE_ALIASES = {
+    "object_remove_elements": "remove_product_area_elements",
+    "non_object_remove_elements": "remove_non_product_area_elements",
+}
+
+
+def _raw_list(request: HttpRequest, params: dict, name: str) -> object:
+    value = params.get(name)
+    # A form or query string may repeat the field once per type (`...=1&...=2`).
+    repeated = request.POST.getlist(name) if request.method == "POST" else []
+    repeated = repeated or request.GET.getlist(name)
+    if len(repeated) > 1 and isinstance(value, str):
+        value = repeated
+    return value
+
+
+def _parsed_types(value: object, name: str) -> list[int]:
+    try:
+        return parse_types(value)
+    except ValueError as error:
+        raise ApiProblem(api.INVALID_INPUT, f"{name}: {error}.", name) from None
+
+
 def _type_params(request: HttpRequest, params: dict) -> tuple[list[int], list[int]]:
     lists = []
     for name, required in (("object_remove_elements", True), ("non_object_remove_elements", False)):
-        value = params.get(name)
-        # A form or query string may repeat the field once per type (`...=1&...=2`).
-        repeated = request.POST.getlist(name) if request.method == "POST" else []
-        repeated = repeated or request.GET.getlist(name)
-        if len(repeated) > 1 and isinstance(value, str):
-            value = repeated
-        if value is None and required:
-            raise ApiProblem(api.MISSING_INPUT, f"{name} is required, e.g. [1, 2, 4] or [].", name)
-        try:
-            lists.append(parse_types(value))
-        except ValueError as error:
-            raise ApiProblem(api.INVALID_INPUT, f"{name}: {error}.", name) from None
+        alias = TYPE_ALIASES[name]
+        value, alias_value = _raw_list(request, params, name), _raw_list(request, params, alias)
+        if value is None and alias_value is None:
+            if required:
+                raise ApiProblem(api.MISSING_INPUT, f"{name} is required, e.g. [1, 2, 4] or [].", name)
+            lists.append([])
+            continue
+        types = _parsed_types(value, name) if value is not None else None
+        alias_types = _parsed_types(alias_value, alias) if alias_value is not None else None
+        if types is not None and alias_types is not None and types != alias_types:
+            raise ApiProblem(
+                api.INVALID_INPUT,
+                f"{name} and {alias} name the same list; they differ, send one of them.",
+                name,
+            )
+        lists.append(types if types is not None else alias_types)
     return lists[0], lists[1]
 
 

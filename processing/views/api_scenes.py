@@ -97,10 +97,7 @@ def _placement(params: dict):
     if raw in (None, ""):
         raw = {k: params.get(f"placement{k.title()}") for k in ("x", "y", "scale")}
     elif isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raise ApiProblem(api.INVALID_INPUT, "placement must be a JSON object.", "placement") from None
+        raw = api.parse_json(raw, "placement")
     if not isinstance(raw, dict):
         raise ApiProblem(api.INVALID_INPUT, "placement must be an object with x, y and scale.", "placement")
     try:

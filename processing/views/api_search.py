@@ -56,6 +56,7 @@ API_ERRORS: dict[str, tuple[int, str]] = {
 # Neutral problems of processing/api.py -> the seed's codes.
 PROBLEM_CODES = {
     api.UNAUTHORIZED: "NoPermission",
+    api.FORBIDDEN: "NoPermission",
     api.RATE_LIMITED: "DeniedRequest",
     api.TOO_LARGE: "UnsupportedPicFormat",  # the seed files a picture over 4 MB under the format error
     api.BAD_BASE64: "BadRequest",
@@ -66,6 +67,8 @@ PROBLEM_CODES = {
     api.MISSING_INPUT: "BadRequest",
     api.MODEL_FAILED: "AccessEngineFailed",
     api.INTERNAL: "UnknownException",
+    api.UNKNOWN_PATH: "UnsupportedOperationType",
+    api.METHOD_NOT_ALLOWED: "BadRequest",
 }
 ALL_CATEGORIES = [{"Id": cid, "Name": name} for cid, name in ALIYUN_CATEGORIES.items()]
 MAX_PRODUCT_ID = Product._meta.get_field("sku").max_length
@@ -88,12 +91,26 @@ def search_response(
         return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
     status, message = API_ERRORS.get(error.code, API_ERRORS["BadRequest"])
     msg = f"{message} {error.detail}".strip() if error.detail else message
-    payload = {"RequestId": request_id, "Msg": msg, "Success": False, "Code": error.code}
+    # The Alibaba Cloud SDKs read an error's text from `Message` (their errors read "code: 400, None"
+    # without it); `Msg` is the seed's own field and stays for the clients that read it.
+    payload = {"RequestId": request_id, "Msg": msg, "Message": msg, "Success": False, "Code": error.code}
     return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
 
 
 def _from_problem(problem: ApiProblem) -> SearchParamError:
     return SearchParamError(PROBLEM_CODES.get(problem.kind, "BadRequest"), problem.message)
+
+
+# Problems about the call itself rather than its parameters; the seed has no code of its own for them.
+_CALL_STATUSES = {api.UNKNOWN_PATH: 404, api.METHOD_NOT_ALLOWED: 405}
+
+
+def search_problem_response(request_id: str, problem: ApiProblem) -> JsonResponse:
+    """A shared problem (unreadable body, unknown path, wrong method...) in this dialect's envelope."""
+    response = search_response(request_id, error=_from_problem(problem))
+    if problem.kind in _CALL_STATUSES:
+        response.status_code = _CALL_STATUSES[problem.kind]
+    return response
 
 
 # ---- parameters ---------------------------------------------------------------------------------------------
@@ -162,6 +179,10 @@ def _instance(team, params: dict) -> SearchInstance:
     return instance
 
 
+def _int_or_zero(value: int | None) -> int:
+    return 0 if value is None else value
+
+
 def _product_id(product: Product | None) -> str:
     if product is None:
         return ""
@@ -212,17 +233,20 @@ def search_image_by_pic(request: HttpRequest, instance: SearchInstance, params: 
                 "Score": round(hit.score, 4),
                 "SortExprValues": f"{hit.similarity:.6f};{hit.inliers}",
                 "CustomContent": product.custom_content if product else "",
-                "IntAttr": product.int_attr if product else None,
-                "IntAttr2": product.int_attr2 if product else None,
+                # The seed types both Integer: a product that never had one reads 0 (and filters alike).
+                "IntAttr": _int_or_zero(product.int_attr if product else None),
+                "IntAttr2": _int_or_zero(product.int_attr2 if product else None),
                 "StrAttr": product.str_attr if product else "",
                 "StrAttr2": product.str_attr2 if product else "",
             }
         )
     return {
         "Auctions": auctions,
+        # The seed's table: DocsFound is "返回结果数目" (results returned, example 10) and DocsReturn
+        # "实例中命中结果数目" (hits in the instance, example 10000); the names read the other way round.
         "Head": {
-            "DocsFound": result.docs_found,
-            "DocsReturn": len(auctions),
+            "DocsFound": len(auctions),
+            "DocsReturn": result.docs_found,
             "SearchTime": round(result.search_ms),
         },
         "PicInfo": {

@@ -150,7 +150,13 @@ def decode_image(data: bytes, strict_orientation: bool = False) -> Image.Image:
         img.load()
     except SearchParamError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        # Pillow refuses to open far more pixels than any allowed picture (e.g. 30000x30000) before
+        # reading the size for us: that is the seed's pixel error, not a format one.
+        raise SearchParamError(
+            "UnsupportedPicPixels", "far too many pixels: each side must be 100..4096 px"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise SearchParamError("UnsupportedPicFormat", f"cannot decode image: {exc}") from None
     return img.convert("RGB")
 
