@@ -10,13 +10,15 @@ import pytest
 from PIL import Image
 
 from catalog.models import ProductImage
+from processing import scene_library
 from processing.engines.imagefacts import compute_facts, make_thumbnail
+from processing.engines.imageio import decode_image
 from processing.kinds.erase import load_hand_mask
-from processing.models import Job, JobItem, Status
+from processing.models import Job, JobItem, Scene, Status
 from tests.browser import chromium_page, log_in, wait_until
 from tests.conftest import PASSWORD, make_product
 from tests.test_erase_api import LOGO_BOX, make_erase_photo
-from tests.test_scenes_helpers import presets  # noqa: F401
+from tests.test_scenes_helpers import make_scene_photo, presets  # noqa: F401
 from tests.test_search_api import add_indexed_image, fresh_search_engines, jpeg  # noqa: F401
 from tests.test_search_studio import product_on_plain_wall
 
@@ -86,6 +88,19 @@ def studio(owner, team, presets):  # noqa: F811
     job.refresh_from_db()
     assert job.status == Status.SUCCESS
     product = products[0]
+    # A team scene, whose page is the surface-and-box editor over the photo (a canvas).
+    scene = Scene.objects.create(
+        model_num=scene_library.new_team_model_num(),
+        team=team,
+        name_en="Our oak kitchen counter with a long name",
+        scene_types=[1],
+        categories=[3],
+        surface_y=0.66,
+        product_box=[0.3, 0.2, 0.7, 0.66],
+    )
+    scene_library.store_team_scene_files(
+        scene, scene_library.prepare_team_background(decode_image(make_scene_photo()))
+    )
     return SimpleNamespace(
         product=product,
         erase_photo=erase_photo,
@@ -98,6 +113,8 @@ def studio(owner, team, presets):  # noqa: F811
             "jobs": "/jobs/",
             "job": job.get_absolute_url(),
             "scenes": "/jobs/scenes/",
+            "team scene editor": scene.get_absolute_url(),
+            "new product": f"/catalog/products/new/?images={erase_photo.pk}",
             "product scenes": f"/jobs/scenes/product/{product.pk}/",
             "erase editor": f"/jobs/erase/image/{erase_photo.pk}/",
             "remove background": f"/jobs/cutout/new/?images={erase_photo.pk}",
