@@ -741,8 +741,9 @@ class Scene(models.Model):
 
     @property
     def cover_pending(self) -> bool:
-        """No cover drawn yet (presets loaded with --no-covers, or a wiped storage): pages show the
-        scene's colours instead and the worker draws it, so no page waits for covers being rendered."""
+        """No cover drawn yet (presets loaded with `load_scene_presets --no-covers`): pages show the
+        scene's colours instead and the worker draws it, so no page waits for covers being rendered. (A
+        cover recorded but missing from storage is drawn again when it is asked for, one at a time.)"""
         return not self.cover
 
     def palette_gradient(self) -> str:

@@ -29,10 +29,17 @@ from catalog.models import (
     Product,
     ProductImage,
     SearchInstance,
+    Team,
 )
 from processing.engines.embedding import ModelMissingError
 from processing.engines.imageio import ImageDecodeError, decode_image
-from processing.engines.search import SAME_PRODUCT_THRESHOLD, SIMILAR_PRODUCT_THRESHOLD, Box, SearchParamError
+from processing.engines.search import (
+    SAME_PRODUCT_THRESHOLD,
+    SIMILAR_PRODUCT_THRESHOLD,
+    Box,
+    Node,
+    SearchParamError,
+)
 from processing.engines.search.engine import ALT_VIEW_MIN_COVER, NUM_MAX
 
 logger = logging.getLogger(__name__)
@@ -210,7 +217,15 @@ def _run_search(request: HttpRequest, form: SearchForm) -> dict:
     }
 
 
-def _search_window(team, picture, node, region, crop, category, source) -> search_index.TeamSearch:
+def _search_window(
+    team: Team,
+    picture: Image.Image,
+    node: Node | None,
+    region: str | None,
+    crop: bool,
+    category: int | None,
+    source: ProductImage | None,
+) -> search_index.TeamSearch:
     """One engine query for the page: the best `CANDIDATE_WINDOW` candidates, from the first."""
     return search_index.search_team(
         team,
