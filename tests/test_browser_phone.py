@@ -255,6 +255,8 @@ def test_it_keeps_the_desktop_layout(live_server, owner, studio):
     with chromium_page(width=1280, height=900) as page:
         log_in(page, live_server.url, owner.username, PASSWORD)
         assert not page.is_visible("label.menu-button") and page.is_visible("nav.mainnav")
+        page.keyboard.press("Tab")  # the first tab stop is a link, not the phone's hidden toggle
+        assert page.evaluate("document.activeElement.id") != "menu-toggle"
         # Brand, links and account on one line, the account at the right edge.
         brand = page.locator(".brand").bounding_box()
         nav = page.locator("nav.mainnav").bounding_box()
