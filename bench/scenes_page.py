@@ -21,6 +21,11 @@ Scenarios:
   request cuts the photo out (the cut-out model; kept in storage for every later preview and render).
 
 Figures are printed last, in one block. The machine may be shared; the load average is printed with them.
+
+Measured (2 cores shared with other work, load average about 20, medians of 3): the library 0.49 s with
+covers drawn ahead, 0.74 s with none drawn yet (placeholders; on request, drawing the 60 covers took 53 s);
+the product's Scenes tab 0.5 s for its HTML and 2.1-2.6 s until its first screen and preview are shown,
+except the very first preview of a photo, which waited 19.7 s for the photo's cut-out.
 """
 
 from __future__ import annotations
