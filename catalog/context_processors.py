@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 
 from .access import current_membership
-from .models import Membership
+from .models import ATTRIBUTE_LABELS, Membership
 
 
 def current_team(request: HttpRequest) -> dict:
@@ -13,4 +13,6 @@ def current_team(request: HttpRequest) -> dict:
         "current_membership": membership,
         "current_team": membership.team if membership else None,
         "all_memberships": Membership.objects.for_user(user),
+        # What the API's int_attr, str_attr... are called on every page (see catalog.models).
+        "attribute_labels": ATTRIBUTE_LABELS,
     }

@@ -4,7 +4,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.cache import cache
 
-from .models import PRODUCT_SORTS, ApiToken, Category, Invitation, Product, Role, Team
+from .models import (
+    ATTRIBUTE_HELP,
+    ATTRIBUTE_LABELS,
+    PRODUCT_SORTS,
+    ApiToken,
+    Category,
+    Invitation,
+    Product,
+    Role,
+    Team,
+)
 
 LOGIN_FAILURES_PER_USERNAME = 5
 LOGIN_FAILURES_PER_ADDRESS = 20
@@ -95,12 +105,8 @@ class ProductForm(forms.ModelForm):
             "str_attr2",
             "custom_content",
         ]
-        labels = {
-            "int_attr": "Integer attribute 1",
-            "int_attr2": "Integer attribute 2",
-            "str_attr": "Text attribute 1",
-            "str_attr2": "Text attribute 2",
-        }
+        labels = ATTRIBUTE_LABELS
+        help_texts = ATTRIBUTE_HELP
         widgets = {"custom_content": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, team=None, **kwargs) -> None:

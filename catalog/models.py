@@ -223,6 +223,25 @@ class ApiToken(models.Model):
         return bool(ApiToken.objects.active().filter(pk=self.pk).update(revoked_at=timezone.now()))
 
 
+# The image-search API's free attributes under the names merchants see (the product form, the product page,
+# the search filters); the API keeps Aliyun's names. Labels and help live here, not on the model fields, so
+# renaming one needs no migration.
+ATTRIBUTE_LABELS: dict[str, str] = {
+    "int_attr": "Price band",
+    "int_attr2": "Size",
+    "str_attr": "Colour",
+    "str_attr2": "Brand",
+    "custom_content": "Note for search results",
+}
+ATTRIBUTE_HELP: dict[str, str] = {
+    "int_attr": "A whole number, e.g. 1 (budget) to 5 (premium); search can keep a range. The API's int_attr.",
+    "int_attr2": "A whole number, e.g. a shoe or pack size. The API's int_attr2.",
+    "str_attr": "One word, e.g. red; search can keep one colour. The API's str_attr.",
+    "str_attr2": "Your brand or the maker's; search can keep one brand. The API's str_attr2.",
+    "custom_content": "Free text returned with every search match (the API's CustomContent).",
+}
+
+
 class ProductQuerySet(models.QuerySet):
     def for_team(self, team: Team) -> ProductQuerySet:
         return self.filter(team=team)
@@ -236,6 +255,13 @@ class ProductQuerySet(models.QuerySet):
     def sorted_by(self, key: str) -> ProductQuerySet:
         """One of PRODUCT_SORTS; anything else keeps the default (newest first)."""
         return self.order_by(*PRODUCT_SORTS.get(key, PRODUCT_SORTS["newest"])[1])
+
+    def attribute_values(self, field: str, limit: int = 50) -> list[str]:
+        """The distinct non-empty values of a text attribute (str_attr, str_attr2), for suggestions."""
+        if field not in ("str_attr", "str_attr2"):
+            raise ValueError(f"not a text attribute: {field}")
+        values = self.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
+        return list(values[:limit])
 
 
 # The catalog's sort choices: key -> (label, ordering); pk last so pages never shuffle.

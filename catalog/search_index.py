@@ -361,6 +361,7 @@ def catalog_filter(
     int_min: int | None = None,
     int_max: int | None = None,
     str_value: str | None = None,
+    str2_value: str | None = None,
 ) -> Node | None:
     """The engine filter for a Filter text plus the web sidebar's fields (built as a tree, never as text;
     the sidebar's catalog category is not part of the seed's grammar and goes to `search_team` apart)."""
@@ -374,6 +375,8 @@ def catalog_filter(
         parts.append(Compare("int_attr", "<=", int(int_max)))
     if str_value:
         parts.append(Compare("str_attr", "=", str(str_value)))
+    if str2_value:
+        parts.append(Compare("str_attr2", "=", str(str2_value)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(tuple(parts))

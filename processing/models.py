@@ -740,6 +740,38 @@ class SceneQuerySet(models.QuerySet):
         """Presets and the team's own scenes; another team's scenes never appear."""
         return self.filter(Q(team__isnull=True) | Q(team=team))
 
+    def search_text(self, text: str) -> SceneQuerySet:
+        """Scenes whose name or description, in English or Chinese, contains `text` (any case)."""
+        text = (text or "").strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(name_en__icontains=text)
+            | Q(name_zh__icontains=text)
+            | Q(description_en__icontains=text)
+            | Q(description_zh__icontains=text)
+        )
+
+    def library_for(
+        self,
+        team: Team,
+        *,
+        text: str = "",
+        scene_type: int | None = None,
+        category_type: int | None = None,
+        source: str = "",
+    ) -> list[Scene]:
+        """The library page's scenes: the team's own first (newest first), then the presets in library
+        order; `source` "team" or "presets" keeps one of the two. Types and categories are JSON lists,
+        filtered in Python (a few hundred rows at most, and SQLite has no JSON containment lookup)."""
+        rows = self.visible_to(team).search_text(text)
+        if source == "team":
+            rows = rows.filter(team=team)
+        elif source == "presets":
+            rows = rows.filter(team__isnull=True)
+        rows = rows.order_by(F("team_id").asc(nulls_last=True), "position", "-pk")
+        return [scene for scene in rows if scene.matches(category_type, scene_type)]
+
 
 class Scene(models.Model):
     # Public and stable: presets keep the engine's number ("10001"), team scenes get "T" + hex.
@@ -794,6 +826,23 @@ class Scene(models.Model):
 
     def get_cover_url(self) -> str:
         return reverse("processing:scene_cover", args=[self.model_num])
+
+    @property
+    def cover_pending(self) -> bool:
+        """No cover drawn yet (presets loaded with `load_scene_presets --no-covers`): pages show the
+        scene's colours instead and the worker draws it, so no page waits for covers being rendered. (A
+        cover recorded but missing from storage is drawn again when it is asked for, one at a time.)"""
+        return not self.cover
+
+    def palette_gradient(self) -> str:
+        """A CSS background from the scene's colours, standing in for a cover not drawn yet."""
+        colours = [c for c in (self.palette or []) if isinstance(c, str) and len(c) == 7 and c[0] == "#"]
+        colours = [c for c in colours if all(ch in "0123456789abcdefABCDEF" for ch in c[1:])][:4]
+        if not colours:
+            return "#eceef1"
+        if len(colours) == 1:
+            return colours[0]
+        return f"linear-gradient(160deg, {', '.join(colours)})"
 
     def name(self, lang: str = "en") -> str:
         return (self.name_zh or self.name_en) if lang == "zh" else self.name_en

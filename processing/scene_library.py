@@ -133,8 +133,17 @@ def scene_background(scene: Scene, long_side: int | None = None) -> Image.Image:
     """The scene's full background (RGB), or a smaller copy for previews. Shared: do not modify it.
 
     A preset's 2048 px background takes seconds to render, so it is rendered on first use and stored;
-    every later use, in any process, reads the stored file."""
+    every later use, in any process, reads the stored file. A preview asking for a smaller copy before
+    that does not wait for it: the engine draws the same picture at any size (within 2-3 levels of the
+    big one scaled down), so that size is drawn (about a fifth of the time at 768 px) and kept in memory,
+    and the first render job, in the worker, draws and stores the full one."""
     if not scene.background and scene.is_preset:
+        if long_side is not None and long_side < BACKGROUND_SIDE:
+            key = (scene.pk, "drawn", long_side)
+            drawn = _recall(key)
+            if drawn is None:
+                drawn = _remember(key, scenes.render_preset_background(scene.model_num, long_side))
+            return drawn
         _store_preset_background(scene)
     full_key = (scene.pk, scene.background.name, None)
     image = _recall(full_key)

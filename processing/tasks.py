@@ -1,14 +1,21 @@
 import logging
 import time
 
-from django.db import DatabaseError, connection, connections
+from django.core.cache import cache
+from django.db import DatabaseError, connection, connections, transaction
 from django.tasks import task
 
 from catalog.models import SearchDeletion
 
-from .models import Job
+from . import scene_library
+from .models import Job, Scene
 
 logger = logging.getLogger(__name__)
+
+# A page that finds covers missing asks the worker to draw them; while one request is out (or for this
+# long, if its task was lost) other pages do not ask again.
+COVERS_QUEUED_SECONDS = 300
+_COVERS_QUEUED_KEY = "scene-covers-queued"
 
 # How long a worker whose database went away waits for it before giving up the task (a restart or a
 # failover takes seconds; the wait keeps the worker alive to record the task's end and take the next one).
@@ -74,3 +81,33 @@ def delete_expired_results_task() -> int:
     # The same periodic maintenance drops search deletion records past their retention.
     SearchDeletion.objects.prune()
     return expired
+
+
+@task()
+def draw_scene_covers_task() -> int:
+    """Draw every missing preset cover (about 0.2 s each), so that pages never render covers while a
+    merchant waits. Returns how many were drawn."""
+    drawn = 0
+    try:
+        for scene in Scene.objects.presets():
+            if scene_library.ensure_cover(scene):
+                drawn += 1
+    finally:
+        cache.delete(_COVERS_QUEUED_KEY)
+    return drawn
+
+
+def queue_missing_covers() -> bool:
+    """Ask the worker for the missing covers once; True when this call queued the task."""
+    if not cache.add(_COVERS_QUEUED_KEY, True, timeout=COVERS_QUEUED_SECONDS):
+        return False
+
+    def send() -> None:
+        try:
+            draw_scene_covers_task.enqueue()
+        except Exception:  # a queue that is down must not break the page; a later view asks again
+            cache.delete(_COVERS_QUEUED_KEY)
+            logger.exception("could not queue the scene covers task")
+
+    transaction.on_commit(send)
+    return True

@@ -63,7 +63,8 @@ def running_worker(media_root: Path):
 
 
 @contextmanager
-def chromium_page():
+def chromium_page(*, width: int = 1280, height: int = 900, phone: bool = False, scale: float = 1):
+    """A page of a fresh browser; `phone` makes it a touch screen that honours the viewport meta tag."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -71,7 +72,12 @@ def chromium_page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(
+                viewport={"width": width, "height": height},
+                is_mobile=phone,
+                has_touch=phone,
+                device_scale_factor=scale,
+            )
             page.set_default_timeout(30_000)
             violations: list[str] = []
             page.on(

@@ -9,10 +9,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.core.signing import BadSignature, TimestampSigner
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.access import current_membership, member_required, require_editor
@@ -24,6 +26,7 @@ from ..engines.imageio import ImageDecodeError, decode_image, encode_image
 from ..kinds import ItemError
 from ..kinds import scenes as scene_kind
 from ..models import Job, JobItem, JobKind, Scene
+from ..tasks import queue_missing_covers
 
 logger = logging.getLogger(__name__)
 
@@ -104,24 +107,62 @@ class SceneGeometryForm(SceneForm):
 
 
 # --- the library --------------------------------------------------------------------------------------
+SCENES_PER_PAGE = 12
+SOURCE_CHOICES = [("", "All scenes"), ("team", "Your team's"), ("presets", "Presets")]
+
+
+class SceneLibraryForm(forms.Form):
+    # The field names are the API's (sceneType, categoryType), so links between the pages keep working.
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=80,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, e.g. marble or 大理石"}),
+    )
+    sceneType = forms.TypedChoiceField(
+        label="Type", choices=[("", "All types"), *TYPE_CHOICES], coerce=int, required=False, empty_value=None
+    )
+    categoryType = forms.TypedChoiceField(
+        label="Category",
+        choices=[("", "All categories"), *CATEGORY_CHOICES],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    source = forms.ChoiceField(label="Whose", choices=SOURCE_CHOICES, required=False)
+
+
 @member_required
 def scene_list(request: HttpRequest) -> HttpResponse:
-    category_type = _filter_value(request.GET.get("categoryType"), scene_library.CATEGORIES)
-    scene_type = _filter_value(request.GET.get("sceneType"), scene_library.SCENE_TYPES)
-    team_scenes = [
-        s for s in Scene.objects.for_team(request.membership.team) if s.matches(category_type, scene_type)
-    ]
-    presets = [s for s in Scene.objects.presets() if s.matches(category_type, scene_type)]
+    """The library: filtered, 12 a page; htmx swaps the list, plain links page through it without JS."""
+    form = SceneLibraryForm(request.GET or None)
+    form.is_valid()  # a bad value in one field drops that filter only
+    chosen = getattr(form, "cleaned_data", {})
+    scenes = Scene.objects.library_for(
+        request.membership.team,
+        text=chosen.get("q") or "",
+        scene_type=chosen.get("sceneType"),
+        category_type=chosen.get("categoryType"),
+        source=chosen.get("source") or "",
+    )
+    page = Paginator(scenes, SCENES_PER_PAGE).get_page(request.GET.get("page"))
+    covers_pending = any(scene.cover_pending for scene in page.object_list)
+    if covers_pending:
+        queue_missing_covers()
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
-        "team_scenes": team_scenes,
-        "presets": presets,
-        "category_type": category_type,
-        "scene_type": scene_type,
-        "type_choices": TYPE_CHOICES,
-        "category_choices": CATEGORY_CHOICES,
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "covers_pending": covers_pending,
+        "filtered": any(chosen.get(name) for name in ("q", "sceneType", "categoryType", "source")),
     }
-    template = "processing/scene_list.html#scene-library" if request.htmx else "processing/scene_list.html"
-    return render(request, template, context)
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "processing/scene_list.html#scene-library" if partial else "processing/scene_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])  # the partial and the page share a URL
+    return response
 
 
 @member_required
@@ -286,6 +327,8 @@ def product_scenes(request: HttpRequest, pk: int) -> HttpResponse:
         category_type=category_type,
         scene_type=scene_type,
     )
+    if any(choice.scene.cover_pending for choice in choices):
+        queue_missing_covers()
     context = {
         "product": product,
         "images": images,

@@ -22,15 +22,25 @@ from PIL import Image
 from catalog import search_index
 from catalog.access import member_required, require_owner
 from catalog.models import (
+    ATTRIBUTE_LABELS,
     SEARCH_INSTANCE_NAME_MAX,
     Category,
     ImageSearchEntry,
+    Product,
     ProductImage,
     SearchInstance,
+    Team,
 )
 from processing.engines.embedding import ModelMissingError
 from processing.engines.imageio import ImageDecodeError, decode_image
-from processing.engines.search import Box, SearchParamError
+from processing.engines.search import (
+    SAME_PRODUCT_THRESHOLD,
+    SIMILAR_PRODUCT_THRESHOLD,
+    Box,
+    Node,
+    SearchParamError,
+)
+from processing.engines.search.engine import ALT_VIEW_MIN_COVER, NUM_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -38,25 +48,54 @@ WEB_MAX_SIDE = 1600  # phone photos are 4000+ px; detection and embedding see fa
 PREVIEW_SIDE = 640
 PAGE_SIZE = 24
 INT32 = 2**31 - 1
+# The page asks the engine for this many candidates once, counts those at or above the merchant's minimum
+# score, and pages through them (scores are sorted, so the shown ones are always the window's head).
+CANDIDATE_WINDOW = NUM_MAX
+# When the engine's main region is most of the picture it did not isolate a product (its own rule for
+# searching other views); the page then also searches up to this many smaller detected objects and shows
+# the one whose best match is strongest (on the dev set: a canoe in a room, 0.14 -> 0.83).
+SUBJECT_FILLS_SHARE = ALT_VIEW_MIN_COVER
+OTHER_OBJECTS_TRIED = 2
 
 
 class SearchForm(forms.Form):
     category = forms.TypedChoiceField(
         choices=[("", "Any category"), *Category.choices], coerce=int, required=False, empty_value=None
     )
-    int_min = forms.IntegerField(label="int_attr from", required=False, min_value=-INT32 - 1, max_value=INT32)
-    int_max = forms.IntegerField(label="int_attr to", required=False, min_value=-INT32 - 1, max_value=INT32)
-    str_attr = forms.CharField(label="str_attr is", required=False, max_length=128)
+    # The API's int_attr / str_attr / str_attr2 under the names the product form gives them.
+    int_min = forms.IntegerField(
+        label=f"{ATTRIBUTE_LABELS['int_attr']} from", required=False, min_value=-INT32 - 1, max_value=INT32
+    )
+    int_max = forms.IntegerField(
+        label=f"{ATTRIBUTE_LABELS['int_attr']} to", required=False, min_value=-INT32 - 1, max_value=INT32
+    )
+    str_attr = forms.CharField(label=ATTRIBUTE_LABELS["str_attr"], required=False, max_length=128)
+    str_attr2 = forms.CharField(label=ATTRIBUTE_LABELS["str_attr2"], required=False, max_length=128)
+    min_score = forms.FloatField(
+        label="Show matches scoring at least",
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        help_text=f"Scores run 0 to 1; {SAME_PRODUCT_THRESHOLD:.2f} and above means the same product.",
+        widget=forms.NumberInput(attrs={"step": "0.05", "inputmode": "decimal"}),
+    )
     filter = forms.CharField(
         label="Filter expression",
         required=False,
         max_length=256,
-        help_text='The API\'s syntax, e.g. int_attr2 > 5 AND str_attr2 != "old".',
+        help_text=(
+            "The API's syntax: int_attr is the price band, int_attr2 the size, str_attr the colour, "
+            'str_attr2 the brand; e.g. int_attr2 > 5 AND str_attr2 != "old".'
+        ),
     )
     region = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     crop = forms.CharField(required=False, max_length=1, widget=forms.HiddenInput, initial="1")
     start = forms.IntegerField(required=False, min_value=0, max_value=499, widget=forms.HiddenInput)
     image = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def minimum_score(self) -> float:
+        value = self.cleaned_data.get("min_score")
+        return SIMILAR_PRODUCT_THRESHOLD if value is None else float(value)
 
 
 def _prepare(picture: Image.Image) -> Image.Image:
@@ -113,47 +152,92 @@ def _query_picture(request: HttpRequest, form: SearchForm) -> tuple[Image.Image,
     return _prepare(decoded.image), source
 
 
+def _best_score(found: search_index.TeamSearch) -> float:
+    return found.result.hits[0].score if found.result.hits else 0.0
+
+
 def _run_search(request: HttpRequest, form: SearchForm) -> dict:
     team = request.membership.team
     picture, source = _query_picture(request, form)
     data = form.cleaned_data
     node = search_index.catalog_filter(
         data.get("filter") or None, int_min=data.get("int_min"), int_max=data.get("int_max"),
-        str_value=data.get("str_attr") or None,
+        str_value=data.get("str_attr") or None, str2_value=data.get("str_attr2") or None,
     )  # fmt: skip
-    start = data.get("start") or 0
-    found = search_index.search_team(
-        team,
-        picture,
-        node=node,
-        num=min(PAGE_SIZE, 500 - start),
-        start=start,
-        region=data.get("region") or None,
-        crop=data.get("crop") != "0",
-        catalog_category=data.get("category"),
-        exclude_image=source.pk if source else None,
-    )
-    result = found.result
+    region = data.get("region") or None
+    crop = data.get("crop") != "0"
     width, height = picture.size
+
+    def search(region: str | None) -> search_index.TeamSearch:
+        return _search_window(team, picture, node, region, crop, data.get("category"), source)
+
+    found = search(region)
+    # What was searched, in the merchant's terms: their own box, the whole picture, the detected product,
+    # or (when detection kept most of the picture) the clearest smaller object, or the busy picture itself.
+    if region:
+        searched = "region"
+    elif not crop:
+        searched = "whole"
+    elif found.result.region.area < SUBJECT_FILLS_SHARE * width * height:
+        searched = "subject"
+    else:
+        searched = "filled"
+        objects = [b for b in found.result.multi_region[1:] if b.area < SUBJECT_FILLS_SHARE * width * height]
+        for box in objects[:OTHER_OBJECTS_TRIED]:
+            other = search(box.to_region())
+            if _best_score(other) > _best_score(found):
+                found, searched = other, "object"
+    result = found.result
+    minimum = form.minimum_score()
+    rows = [(hit, image) for hit, image in found.rows() if hit.score >= minimum]
+    shown = len(rows)
+    start = min(data.get("start") or 0, max(0, shown - 1))
     boxes = [_box(box, width, height, main=(i == 0)) for i, box in enumerate(result.multi_region)]
     if not boxes:
         boxes = [_box(result.region, width, height, main=True)]
     return {
-        "rows": found.rows(),
+        "rows": rows[start : start + PAGE_SIZE],
         "result": result,
         "preview": _preview_data_url(picture),
         "query_width": width,
         "query_height": height,
         "boxes": boxes,
         "region": result.region.to_region(),
-        "whole_picture": result.region == Box(0, 0, width, height),
+        "searched": searched,
+        "minimum_score": minimum,
+        "shown_count": shown,
+        "hidden_count": max(0, result.docs_found - shown),
+        "window_full": shown >= CANDIDATE_WINDOW,
         "filter_text": search_index.filter_text(node),
         "source": source,
         "start": start,
-        "next_start": start + PAGE_SIZE if start + PAGE_SIZE < min(result.docs_found, 500) else None,
+        "next_start": start + PAGE_SIZE if start + PAGE_SIZE < shown else None,
         "previous_start": max(0, start - PAGE_SIZE) if start else None,
         "catalog_category_label": Category(result.catalog_category).label,
     }
+
+
+def _search_window(
+    team: Team,
+    picture: Image.Image,
+    node: Node | None,
+    region: str | None,
+    crop: bool,
+    category: int | None,
+    source: ProductImage | None,
+) -> search_index.TeamSearch:
+    """One engine query for the page: the best `CANDIDATE_WINDOW` candidates, from the first."""
+    return search_index.search_team(
+        team,
+        picture,
+        node=node,
+        num=CANDIDATE_WINDOW,
+        start=0,
+        region=region,
+        crop=crop,
+        catalog_category=category,
+        exclude_image=source.pk if source else None,
+    )
 
 
 def _index_counts(team) -> dict:
@@ -167,6 +251,10 @@ def _index_counts(team) -> dict:
 
 def _render_results(request: HttpRequest, form: SearchForm, status: int = 200, **extra) -> HttpResponse:
     context = {"form": form, **_index_counts(request.membership.team), **extra}
+    if not request.htmx:
+        products = Product.objects.for_team(request.membership.team)
+        context["colours"] = products.attribute_values("str_attr")
+        context["brands"] = products.attribute_values("str_attr2")
     template = "processing/search_page.html#results" if request.htmx else "processing/search_page.html"
     return render(request, template, context, status=status)
 
@@ -181,7 +269,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
             return _render_results(request, form, **_run_search(request, form))
         except (SearchParamError, ModelMissingError) as error:
             return _render_results(request, form, status=400, error=_message(error))
-    return _render_results(request, SearchForm(initial={"crop": "1"}))
+    return _render_results(
+        request, SearchForm(initial={"crop": "1", "min_score": f"{SIMILAR_PRODUCT_THRESHOLD:.2f}"})
+    )
 
 
 @require_POST

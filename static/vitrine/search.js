@@ -115,6 +115,15 @@
     });
     const whole = root.querySelector("[data-whole-picture]");
     if (whole) whole.addEventListener("click", () => requery("", "0"));
+    const detected = root.querySelector("[data-detected]");
+    if (detected) detected.addEventListener("click", () => requery("", "1"));
+    root.querySelectorAll("[data-min-score]").forEach((button) => {
+      button.addEventListener("click", () => {
+        field("min_score").value = button.dataset.minScore;
+        field("start").value = "";
+        search();
+      });
+    });
     root.querySelectorAll("[data-start]").forEach((button) => {
       button.addEventListener("click", () => {
         field("start").value = button.dataset.start;

@@ -21,7 +21,8 @@ One query, in the order `SearchEngine.search` (`engine.py`) runs it:
    attributes (`filter.evaluate`) and the requested category. Each image keeps its best similarity.
 6. Local re-rank: the best `rerank_k` candidates are checked with ORB features and a RANSAC homography
    (`local.py`) against the features stored at indexing time; the score is a logistic of similarity and
-   inlier count, and `SAME_PRODUCT_THRESHOLD` (0.5) separates "same product" from "similar product".
+   inlier count, and `SAME_PRODUCT_THRESHOLD` (0.5) separates "same product" from "similar product";
+   below `SIMILAR_PRODUCT_THRESHOLD` (0.1) a hit is rarely even similar (the studio hides those).
 7. Category vote: when the caller did not fix a category, confident matches' own categories
    (`categories.vote_category`) replace the predicted one. The requested page is returned as a
    `SearchResult`.
@@ -35,6 +36,7 @@ caller's Q class, so nothing here imports Django.
 from processing.engines.search.engine import (
     MAX_PIC_BYTES,
     SAME_PRODUCT_THRESHOLD,
+    SIMILAR_PRODUCT_THRESHOLD,
     ImageFeatures,
     SearchEngine,
     SearchHit,
@@ -51,6 +53,7 @@ __all__ = [
     "ERROR_CODES",
     "MAX_PIC_BYTES",
     "SAME_PRODUCT_THRESHOLD",
+    "SIMILAR_PRODUCT_THRESHOLD",
     "And",
     "Box",
     "Compare",

@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--no-covers", action="store_true", help="metadata only; covers render on first view"
+            "--no-covers",
+            action="store_true",
+            help="metadata only; the worker draws the covers when a page first lists them",
         )
         parser.add_argument(
             "--no-text-cache", action="store_true", help="skip embedding the preset texts now"
