@@ -196,7 +196,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Give the token a name.")
         return redirect("catalog:team_settings")
-    token, raw = ApiToken.objects.create_token(request.membership.team, form.cleaned_data["name"], request.user)
+    token, raw = ApiToken.objects.create_token(
+        request.membership.team, form.cleaned_data["name"], request.user
+    )
     # Shown once on the next page (popped there), never stored in clear: the token is kept as a hash and
     # the access key's secret is derived from the server's key whenever a signature is checked.
     request.session["new_api_token"] = {

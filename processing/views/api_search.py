@@ -101,16 +101,10 @@ def new_request_id(request: HttpRequest) -> str:
 def search_response(
     request_id: str, body: dict | None = None, error: SearchParamError | None = None
 ) -> JsonResponse:
-    """The envelope of every answer: the body's fields, then RequestId, Msg, Success and Code."""
+    """The envelope of every answer: the body's fields, then RequestId, Msg, Success and Code; an error also
+    carries its text as Message, the field the Alibaba Cloud SDK puts in the exception it raises."""
     if error is None:
-        payload = {
-            **(body or {}),
-            "RequestId": request_id,
-            "Msg": "success",
-            "Message": "success",
-            "Success": True,
-            "Code": 0,
-        }
+        payload = {**(body or {}), "RequestId": request_id, "Msg": "success", "Success": True, "Code": 0}
         return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
     status, message = API_ERRORS.get(error.code, API_ERRORS["BadRequest"])
     msg = f"{message} {error.detail}".strip() if error.detail else message
