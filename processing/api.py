@@ -238,6 +238,9 @@ def _claim_nonce(token: ApiToken, scheme: str, nonce: str) -> None:
 
 def _verify_acs3(request: HttpRequest, header: str) -> ApiToken:
     """ACS3-HMAC-SHA256, as `alibabacloud_tea_openapi.utils.Utils.get_authorization` signs it."""
+    # The body is read before any refusal: a server that answers without reading it cannot keep the
+    # connection, and a pooling client's next call on it would fail.
+    body = _read_or_problem(lambda: request.body)
     try:
         authorization = signing.parse_acs3_authorization(header)
     except signing.SignatureFormatError as error:
@@ -259,7 +262,6 @@ def _verify_acs3(request: HttpRequest, header: str) -> ApiToken:
         _check_clock(signing.parse_acs_timestamp(headers["x-acs-date"]))
     except signing.SignatureFormatError as error:
         raise SignatureProblem(SIGNATURE_MALFORMED, f"x-acs-date: {error}") from None
-    body = _read_or_problem(lambda: request.body)
     query = _single_values(_read_or_problem(lambda: request.GET), "query string")
     canonical = signing.acs3_canonical_request(
         request.method or "POST",
@@ -322,7 +324,9 @@ def verify_iop_signature(request: HttpRequest, api_path: str) -> ApiToken:
     path nor the body (see the README).
     """
     params = _single_values(_read_or_problem(lambda: request.GET), "query string")
-    if not _is_json(request):
+    if _is_json(request):
+        _read_or_problem(lambda: request.body)  # read before any refusal, so the connection stays usable
+    else:
         params.update(_single_values(_read_or_problem(lambda: request.POST), "form"))
     given = params.get("sign", "").strip().upper()
     token = _signing_token(params.get("app_key", ""), "app_key")

@@ -251,7 +251,7 @@ def test_it_refuses_bad_keys_skewed_clocks_and_reused_nonces_through_the_sdk(
 def test_it_refuses_a_captured_request_sent_again_or_with_a_changed_body(
     live_server, access_key, shop, algorithm, monkeypatch
 ):
-    """The bytes the SDK sent, captured on the wire and sent again, or with another picture in the body."""
+    """The bytes the SDK sent, captured on the wire and sent again, or with another ProductId in the body."""
     captured: list[requests.PreparedRequest] = []
     real_send = requests.Session.send
 
@@ -276,13 +276,6 @@ def test_it_refuses_a_captured_request_sent_again_or_with_a_changed_body(
         assert replayed.status_code == 400 and replayed.json()["Code"] == "SignatureNonceUsed"
         tampered = original.copy()
         tampered.body = original.body.replace(b"CUP-9", b"CUP-8")
-        tampered.headers["Content-Length"] = str(len(tampered.body))
-        # A fresh nonce, so only the changed body can be the reason.
-        nonce_header = "x-acs-signature-nonce"
-        if algorithm == "acs3":
-            tampered.headers[nonce_header] = "another-nonce"
-        else:
-            tampered.url = tampered.url.replace("SignatureNonce=", "SignatureNonce=x")
         answer = session.send(tampered)
         assert answer.status_code == 400 and answer.json()["Code"] == "SignatureDoesNotMatch"
     assert not Product.objects.filter(team=shop.team, sku="CUP-8").exists()
