@@ -29,6 +29,8 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
 max_requests_jitter = max_requests // 10
 # Django's own log lines carry the request id; a proxy in front usually keeps the access log.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# The path without its query string (%(U)s, not %(r)s): RPC v2 and Aidge v2 clients sign in the query.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 errorlog = "-"
 # X-Forwarded-* from the proxy on this machine; set FORWARDED_ALLOW_IPS for a proxy elsewhere.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

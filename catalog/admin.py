@@ -43,10 +43,10 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "team", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "prefix", "access_key_id", "team", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["team"]
-    search_fields = ["name", "prefix", "team__name"]
-    readonly_fields = ["prefix", "hashed", "last_used_at"]
+    search_fields = ["name", "prefix", "access_key_id", "team__name"]
+    readonly_fields = ["prefix", "hashed", "access_key_id", "last_used_at"]
 
 
 class ProductImageInline(admin.TabularInline):

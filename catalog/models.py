@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
 from processing.engines.imageio import DecodedImage, decode_image
@@ -166,10 +168,29 @@ class Invitation(models.Model):
 
 
 API_TOKEN_PREFIX_LENGTH = 8
+# Access-key ids look like the hosted services' ("LTAI…"): a fixed prefix and 16 base32 characters.
+ACCESS_KEY_ID_PREFIX = "VTAK"
+_KEY_DERIVATION_SALT = "vitrine.api.access-key-secret"
 
 
 def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _new_access_key_id() -> str:
+    return ACCESS_KEY_ID_PREFIX + base64.b32encode(secrets.token_bytes(10)).decode()
+
+
+def derive_access_key_secret(access_key_id: str, server_key: str) -> str:
+    """The secret of an access key, computed from the server's key and the id, so it is never stored.
+
+    The signing schemes of the hosted services' client libraries (ACS3-HMAC-SHA256, RPC HMAC-SHA1, the
+    open platform's HMAC-SHA256) need the secret itself on the server, so it cannot be kept as a hash
+    like the bearer tokens; deriving it keeps the database free of it: a stolen database alone signs
+    nothing.
+    """
+    digest = salted_hmac(_KEY_DERIVATION_SALT, access_key_id, secret=server_key, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 class ApiTokenQuerySet(models.QuerySet):
@@ -179,13 +200,18 @@ class ApiTokenQuerySet(models.QuerySet):
     def create_token(
         self, team: Team, name: str, created_by: AbstractBaseUser | None
     ) -> tuple[ApiToken, str]:
-        """Returns the token row and the raw secret, which is shown once and never stored."""
+        """Returns the token row and the raw secret, which is shown once and never stored.
+
+        Every new token also gets an access-key id for the signing client libraries; its secret is
+        `token.access_key_secret()`, shown once beside the raw token.
+        """
         raw = "vt_" + secrets.token_urlsafe(32)
         token = self.create(
             team=team,
             name=name,
             prefix=raw[:API_TOKEN_PREFIX_LENGTH],
             hashed=_hash_token(raw),
+            access_key_id=_new_access_key_id(),
             created_by=created_by,
         )
         return token, raw
@@ -195,8 +221,14 @@ class ApiTokenQuerySet(models.QuerySet):
             return None
         token = self.active().select_related("team").filter(hashed=_hash_token(raw.strip())).first()
         if token is not None:
-            self.filter(pk=token.pk).update(last_used_at=timezone.now())
+            token.mark_used()
         return token
+
+    def for_access_key(self, access_key_id: str) -> ApiToken | None:
+        """The token of an access-key id, revoked or not: the caller tells the client which it is."""
+        if not access_key_id:
+            return None
+        return self.select_related("team").filter(access_key_id=access_key_id).first()
 
 
 class ApiToken(models.Model):
@@ -204,6 +236,8 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=API_TOKEN_PREFIX_LENGTH, db_index=True)
     hashed = models.CharField(max_length=64, unique=True, editable=False)
+    # Tokens made before access keys existed have none; they keep working as bearer tokens.
+    access_key_id = models.CharField(max_length=32, unique=True, null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -221,6 +255,23 @@ class ApiToken(models.Model):
 
     def revoke(self) -> bool:
         return bool(ApiToken.objects.active().filter(pk=self.pk).update(revoked_at=timezone.now()))
+
+    def mark_used(self) -> None:
+        ApiToken.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
+
+    def access_key_secret(self) -> str:
+        """The access key's secret under the current SECRET_KEY (see `derive_access_key_secret`)."""
+        if not self.access_key_id:
+            raise ValueError("This token was made before access keys existed; create a new token.")
+        return derive_access_key_secret(self.access_key_id, settings.SECRET_KEY)
+
+    def access_key_secrets(self) -> list[str]:
+        """The secrets a signature may use: the current one, then those of SECRET_KEY_FALLBACKS, so a
+        key rotation done the Django way keeps clients signing until the fallbacks are dropped."""
+        if not self.access_key_id:
+            return []
+        keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        return [derive_access_key_secret(self.access_key_id, key) for key in keys]
 
 
 # The image-search API's free attributes under the names merchants see (the product form, the product page,

@@ -226,11 +226,16 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Give the token a name.")
         return redirect("catalog:team_settings")
-    _token, raw = ApiToken.objects.create_token(
+    token, raw = ApiToken.objects.create_token(
         request.membership.team, form.cleaned_data["name"], request.user
     )
-    # Shown once on the next page, never stored in clear.
-    request.session["new_api_token"] = raw
+    # Shown once on the next page (popped there), never stored in clear: the token is kept as a hash and
+    # the access key's secret is derived from the server's key whenever a signature is checked.
+    request.session["new_api_token"] = {
+        "token": raw,
+        "access_key_id": token.access_key_id,
+        "access_key_secret": token.access_key_secret(),
+    }
     return redirect("catalog:team_settings")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -33,10 +34,11 @@ from django.utils.module_loading import import_string
 
 from catalog.models import ApiToken, Team
 
+from . import signing
 from .engines.imageio import DecodedImage, ImageDecodeError, decode_image
 from .fetch import FetchError, fetch_image, vet_url
 from .kinds import ItemError, ItemOutcome
-from .models import Job, JobItem, Result
+from .models import ApiNonce, Job, JobItem, Result
 
 # Neutral problem kinds; each API dialect maps them to its own codes.
 UNAUTHORIZED = "unauthorized"
@@ -174,17 +176,259 @@ def dialect_for(request: HttpRequest) -> Dialect | None:
 
 # --- authentication and limits ------------------------------------------------------------------
 def authenticate(request: HttpRequest) -> ApiToken:
-    """Accepts `Authorization: APPCODE <token>` (Aliyun), `Bearer <token>`, or `X-Api-Token`."""
+    """The request's team token, from whichever credential its client sends.
+
+    - A token: `Authorization: APPCODE <token>` (Aliyun), `Bearer <token>`, `Token <token>`, `X-Api-Token`, or
+      `x-acs-bearer-token` (the Alibaba Cloud SDK configured with `bearer_token`).
+    - An access key's signature: `Authorization: ACS3-HMAC-SHA256 …` (the Alibaba Cloud SDK's default) or an
+      RPC v2 `Signature` in the query string (its `signature_algorithm='v2'`).
+    - A signature the open-platform gateway (views/api_iop.py) already verified, left on the request.
+    """
+    verified = getattr(request, "api_token", None)
+    if verified is not None:
+        return verified
     header = request.headers.get("Authorization", "").strip()
+    if header.upper().startswith("ACS3-"):
+        return _verify_acs3(request, header)
+    if query_has(request, "Signature") and query_has(request, "AccessKeyId"):
+        return _verify_rpc(request)
     raw = ""
     for prefix in ("APPCODE ", "Bearer ", "Token "):
         if header[: len(prefix)].lower() == prefix.lower():
             raw = header[len(prefix) :].strip()
             break
     raw = raw or request.headers.get("X-Api-Token", "").strip()
+    raw = raw or request.headers.get("x-acs-bearer-token", "").strip()
     token = ApiToken.objects.authenticate(raw) if raw else None
     if token is None:
         raise ApiProblem(UNAUTHORIZED, "A valid team API token is required (Authorization: APPCODE <token>).")
+    return token
+
+
+# Why a signed request was refused; each dialect names these with its own codes.
+SIGNATURE_MISSING = "missing"
+SIGNATURE_MALFORMED = "malformed"
+SIGNATURE_UNKNOWN_KEY = "unknown_key"
+SIGNATURE_INACTIVE_KEY = "inactive_key"
+SIGNATURE_MISMATCH = "mismatch"
+SIGNATURE_EXPIRED = "expired"
+SIGNATURE_REPLAYED = "replayed"
+MAX_NONCE_LENGTH = 64
+
+
+class SignatureProblem(ApiProblem):
+    """A signed request that does not verify. Its kind stays UNAUTHORIZED (every dialect's 401 or 403);
+    `reason` lets the signing dialects name the exact failure as their client libraries expect.
+    Messages never contain a secret or a signature."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(UNAUTHORIZED, message)
+        self.reason = reason
+
+
+def _read_or_problem(read: Callable[[], object]) -> object:
+    """Query string, form or body, with Django's refusals turned into the API's own errors, as
+    `request_params` does: a signature check may need them before the view reads its parameters."""
+    try:
+        return read()
+    except RequestDataTooBig:
+        raise ApiProblem(TOO_LARGE, "The request body is too large for the image limit.") from None
+    except (MultiPartParserError, SuspiciousOperation) as error:
+        raise ApiProblem(INVALID_INPUT, f"The request could not be read ({error}).") from None
+
+
+def query_has(request: HttpRequest, name: str) -> bool:
+    try:
+        return name in request.GET
+    except SuspiciousOperation:  # too many fields: `request_params` answers it in the dialect's envelope
+        return False
+
+
+def _single_values(fields, where: str) -> dict[str, str]:
+    """A signed request's fields, each once: a repeated field would leave values the signature
+    (which sees one value per name, as the client libraries build it) does not cover."""
+    values: dict[str, str] = {}
+    for key, items in fields.lists():
+        if len(items) != 1:
+            raise SignatureProblem(SIGNATURE_MALFORMED, f"{key[:40]} appears more than once in the {where}.")
+        values[key] = items[0]
+    return values
+
+
+def _is_json(request: HttpRequest) -> bool:
+    return (request.content_type or "").startswith("application/json")
+
+
+def _signing_token(access_key_id: str, field: str) -> ApiToken:
+    if not access_key_id:
+        raise SignatureProblem(SIGNATURE_MISSING, f"{field} is required.")
+    token = ApiToken.objects.for_access_key(access_key_id.strip())
+    if token is None:
+        raise SignatureProblem(SIGNATURE_UNKNOWN_KEY, f"No access key {access_key_id[:40]!r} exists.")
+    if token.revoked_at is not None:
+        raise SignatureProblem(SIGNATURE_INACTIVE_KEY, f"The access key {access_key_id[:40]!r} was revoked.")
+    return token
+
+
+def _check_clock(moment: float) -> None:
+    window = settings.API_SIGNATURE_MAX_SKEW_SECONDS
+    drift = moment - time.time()
+    if abs(drift) > window:
+        side = "ahead of" if drift > 0 else "behind"
+        raise SignatureProblem(
+            SIGNATURE_EXPIRED,
+            f"The request's timestamp is {abs(drift):.0f} s {side} the server's clock; "
+            f"at most {window} s either way is accepted.",
+        )
+
+
+def _check_signature(token: ApiToken, compute: Callable[[str], str | set[str]], given: str) -> None:
+    for secret in token.access_key_secrets():
+        expected = compute(secret)
+        candidates = expected if isinstance(expected, set) else {expected}
+        # Every candidate is compared, so timing says nothing about which one came close.
+        if any([signing.matches(candidate, given) for candidate in candidates]):
+            return
+    raise SignatureProblem(
+        SIGNATURE_MISMATCH, "The signature does not match the request and the access key's secret."
+    )
+
+
+def _claim_nonce(token: ApiToken, scheme: str, nonce: str) -> None:
+    nonce = nonce.strip()
+    if not nonce:
+        raise SignatureProblem(SIGNATURE_MISSING, "The request's nonce is required.")
+    if len(nonce) > MAX_NONCE_LENGTH or not nonce.isprintable():
+        raise SignatureProblem(
+            SIGNATURE_MALFORMED, f"The nonce must be 1 to {MAX_NONCE_LENGTH} printable characters."
+        )
+    if not ApiNonce.objects.claim(token.team, f"{scheme}:{token.access_key_id}:{nonce}"):
+        raise SignatureProblem(
+            SIGNATURE_REPLAYED, "This request was already received; each one needs a new nonce."
+        )
+
+
+def _verify_acs3(request: HttpRequest, header: str) -> ApiToken:
+    """ACS3-HMAC-SHA256, as `alibabacloud_tea_openapi.utils.Utils.get_authorization` signs it."""
+    # The body is read before any refusal: a server that answers without reading it cannot keep the
+    # connection, and a pooling client's next call on it would fail.
+    body = _read_or_problem(lambda: request.body)
+    try:
+        authorization = signing.parse_acs3_authorization(header)
+    except signing.SignatureFormatError as error:
+        raise SignatureProblem(SIGNATURE_MALFORMED, str(error)) from None
+    token = _signing_token(authorization.access_key_id, "Credential")
+    signed = set(authorization.signed_headers)
+    unsigned = [name for name in signing.ACS3_REQUIRED_HEADERS if name not in signed]
+    unsigned += [name.lower() for name in request.headers if name.lower().startswith("x-acs-")]
+    unsigned = sorted({name for name in unsigned if name not in signed})
+    if unsigned:
+        raise SignatureProblem(SIGNATURE_MALFORMED, f"SignedHeaders must include {', '.join(unsigned)}.")
+    headers = {name: request.headers.get(name) for name in signed}
+    absent = sorted(name for name, value in headers.items() if value is None)
+    if absent:
+        raise SignatureProblem(
+            SIGNATURE_MALFORMED, f"Signed headers missing from the request: {', '.join(absent)}."
+        )
+    try:
+        _check_clock(signing.parse_acs_timestamp(headers["x-acs-date"]))
+    except signing.SignatureFormatError as error:
+        raise SignatureProblem(SIGNATURE_MALFORMED, f"x-acs-date: {error}") from None
+    query = _single_values(_read_or_problem(lambda: request.GET), "query string")
+    canonical = signing.acs3_canonical_request(
+        request.method or "POST",
+        request.path,
+        query,
+        headers,
+        signed,
+        hashlib.sha256(body).hexdigest(),
+    )
+    _check_signature(token, lambda secret: signing.acs3_signature(secret, canonical), authorization.signature)
+    _claim_nonce(token, "acs3", headers["x-acs-signature-nonce"])
+    token.mark_used()
+    return token
+
+
+def _verify_rpc(request: HttpRequest) -> ApiToken:
+    """RPC v2 (HMAC-SHA1 over the query and form fields), as `Utils.get_rpcsignature` signs it."""
+    params = _single_values(_read_or_problem(lambda: request.GET), "query string")
+    if _is_json(request):
+        if _read_or_problem(lambda: request.body):
+            raise SignatureProblem(
+                SIGNATURE_MALFORMED,
+                "An RPC signature covers the query and form fields; send the body as a form.",
+            )
+    else:
+        # Form fields win over the query, as the SDK merges them when it signs.
+        params.update(_single_values(_read_or_problem(lambda: request.POST), "form"))
+    given = params.pop("Signature", "")
+    token = _signing_token(params.get("AccessKeyId", ""), "AccessKeyId")
+    missing = [name for name in ("SignatureNonce", "Timestamp", "SignatureMethod") if not params.get(name)]
+    if missing or not given:
+        raise SignatureProblem(SIGNATURE_MISSING, f"{', '.join(missing or ['Signature'])} is required.")
+    if params["SignatureMethod"] != "HMAC-SHA1" or params.get("SignatureVersion", "1.0") != "1.0":
+        raise SignatureProblem(
+            SIGNATURE_MALFORMED, "Only SignatureMethod HMAC-SHA1, SignatureVersion 1.0 is supported."
+        )
+    try:
+        _check_clock(signing.parse_acs_timestamp(params["Timestamp"]))
+    except signing.SignatureFormatError as error:
+        raise SignatureProblem(SIGNATURE_MALFORMED, f"Timestamp: {error}") from None
+    method = request.method or "POST"
+    _check_signature(token, lambda secret: signing.rpc_signature(secret, method, params), given)
+    _claim_nonce(token, "rpc", params["SignatureNonce"])
+    token.mark_used()
+    return token
+
+
+def carries_iop_sign(request: HttpRequest) -> bool:
+    """Whether a call to the open-platform gateway is signed (`sign` in the query or the form)."""
+    if "sign" in _read_or_problem(lambda: request.GET):
+        return True
+    return not _is_json(request) and "sign" in _read_or_problem(lambda: request.POST)
+
+
+def verify_iop_signature(request: HttpRequest, api_path: str) -> ApiToken:
+    """The open platform's `sign_method=sha256` sign, or Aidge's `sign_ver=v2`; `app_key` is the access-key id.
+
+    With `sha256` the sign covers the API path and every query and form field, so the parameters must
+    come as a form (or the query); a JSON body is only possible with `v2`, whose sign covers neither the
+    path nor the body (see the README).
+    """
+    params = _single_values(_read_or_problem(lambda: request.GET), "query string")
+    if _is_json(request):
+        _read_or_problem(lambda: request.body)  # read before any refusal, so the connection stays usable
+    else:
+        params.update(_single_values(_read_or_problem(lambda: request.POST), "form"))
+    given = params.get("sign", "").strip().upper()
+    token = _signing_token(params.get("app_key", ""), "app_key")
+    missing = [name for name in ("timestamp", "sign_method") if not params.get(name)]
+    if missing:
+        raise SignatureProblem(SIGNATURE_MISSING, f"{', '.join(missing)} is required.")
+    if params["sign_method"].lower() != "sha256":
+        raise SignatureProblem(SIGNATURE_MALFORMED, "sign_method must be sha256.")
+    try:
+        _check_clock(signing.parse_iop_timestamp(params["timestamp"]))
+    except signing.SignatureFormatError as error:
+        raise SignatureProblem(SIGNATURE_MALFORMED, str(error)) from None
+    version = params.get("sign_ver", "")
+    if version == "v2":
+        timestamp = params["timestamp"]
+        _check_signature(token, lambda secret: signing.aidge_v2_signature(secret, timestamp), given)
+        # The v2 sign is a function of the timestamp alone: each timestamp signs one request.
+        _claim_nonce(token, "iop-v2", timestamp)
+    elif version:
+        raise SignatureProblem(SIGNATURE_MALFORMED, "sign_ver must be v2 or left out.")
+    else:
+        if _is_json(request) and _read_or_problem(lambda: request.body):
+            raise SignatureProblem(
+                SIGNATURE_MALFORMED,
+                "The sha256 sign covers form fields only; send the parameters as a form, or use sign_ver=v2.",
+            )
+        _check_signature(token, lambda secret: signing.iop_signatures(secret, api_path, params), given)
+        # The sign covers the timestamp and every parameter: the same sign twice is the same request again.
+        _claim_nonce(token, "iop", given)
+    token.mark_used()
     return token
 
 

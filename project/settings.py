@@ -282,6 +282,15 @@ API_RATE_LIMIT_QPS = env_int("API_RATE_LIMIT_QPS", 5, minimum=1)
 SYNC_ENGINE_CONCURRENCY = env_int("SYNC_ENGINE_CONCURRENCY", 1, minimum=1)
 SYNC_ENGINE_WAIT_SECONDS = env_float("SYNC_ENGINE_WAIT_SECONDS", 60.0, minimum=0.0)
 API_NONCE_TTL_SECONDS = env_int("API_NONCE_TTL_SECONDS", 900, minimum=60)
+# Signed requests (the hosted services' client libraries): how far a request's timestamp may be from the
+# server's clock, either way. Its nonce (or sign) is remembered for API_NONCE_TTL_SECONDS, which must
+# cover the whole window, or a request could be replayed once its nonce was forgotten.
+API_SIGNATURE_MAX_SKEW_SECONDS = env_int("API_SIGNATURE_MAX_SKEW_SECONDS", 300, minimum=1)
+if API_NONCE_TTL_SECONDS < 2 * API_SIGNATURE_MAX_SKEW_SECONDS:
+    raise ImproperlyConfigured(
+        "API_NONCE_TTL_SECONDS must be at least twice API_SIGNATURE_MAX_SKEW_SECONDS, "
+        "or a signed request could be replayed inside its timestamp window."
+    )
 # Fetching image URLs: only public addresses, unless a test lists a loopback host here.
 IMAGE_FETCH_ALLOWED_HOSTS = env_list("IMAGE_FETCH_ALLOWED_HOSTS", [])
 IMAGE_FETCH_TIMEOUT_SECONDS = env_float("IMAGE_FETCH_TIMEOUT_SECONDS", 10.0, minimum=0.1)
@@ -348,7 +357,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "project.requestid.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "project.requestid.RequestIdLogFilter"},
+        "redact_signatures": {"()": "project.logredact.SignatureRedactingFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         # One JSON object per line for log shippers; LOG_FORMAT=json selects it.
@@ -364,9 +376,14 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env_choice("LOG_FORMAT", "plain", {"plain", "json"}),
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_signatures"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        # The development server's request lines go through the same handler, so signatures are redacted.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -148,7 +148,8 @@ def _jpeg_upload(world: World) -> dict:
 
 MATRIX: dict[str, Row] = {
     # Public and account pages.
-    "": Row(get="302 302 302 302 302", notes="redirects to the product list"),
+    # GET redirects to the product list; a POST is the image-search API (the Alibaba Cloud SDK's path).
+    "": Row(get="302 302 302 302 302", post="403 403 403 403 403"),
     "healthz": Row(get="200 200 200 200 200"),
     "login": Row(get="200 200 200 200 200", post="200 200 200 200 200"),
     "logout": Row(get=NOT_ALLOWED, post="302 302 302 302 302"),
@@ -162,6 +163,14 @@ MATRIX: dict[str, Row] = {
     "api_scene_generate": Row(get=NOT_ALLOWED, post=API_NO_TOKEN),
     "api_removal": Row(get=API_NO_TOKEN, post=API_NO_TOKEN),
     "api_image_search": Row(get="403 403 403 403 403", post="403 403 403 403 403"),
+    # The open-platform gateway: without a sign, the same token check as the paths it fronts.
+    "api_iop_cut_out": Row(get=API_NO_TOKEN, post=API_NO_TOKEN),
+    "api_iop_removal": Row(get=API_NO_TOKEN, post=API_NO_TOKEN),
+    "api_iop_scene_query": Row(get=API_NO_TOKEN, post=API_NO_TOKEN),
+    "api_iop_scene_generate": Row(get=NOT_ALLOWED, post=API_NO_TOKEN),
+    "api_iop_unknown": Row(
+        get="404 404 404 404 404", post="404 404 404 404 404", args=lambda w: ["ai/nothing"]
+    ),
     # Catalog.
     "catalog:product_list": Row(get=MEMBER_PAGE),
     "catalog:photo_list": Row(get=MEMBER_PAGE),

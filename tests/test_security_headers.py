@@ -152,6 +152,14 @@ API_VIEWS = {
     "api_scene_generate",
     "api_image_search",
     "api_removal",
+    # `/`: a GET is the studio's redirect, a POST the image-search API (the Alibaba Cloud SDK's fixed path).
+    "",
+    # The open-platform gateway in front of the Aidge APIs.
+    "api_iop_cut_out",
+    "api_iop_removal",
+    "api_iop_scene_query",
+    "api_iop_scene_generate",
+    "api_iop_unknown",
 }
 
 
@@ -190,6 +198,8 @@ def test_it_ignores_session_cookies_on_the_csrf_exempt_apis(team, owner):
     browser.force_login(owner)
     assert browser.post("/ai/image/cut/out", {"backGroundType": "TRANSPARENT"}).status_code == 401
     assert browser.post("/api/imagesearch", {"Action": "DeleteImage"}).json()["Code"] == "NoPermission"
+    assert browser.post("/", {"Action": "DeleteImage"}).json()["Code"] == "NoPermission"
+    assert browser.post("/rest/ai/image/cut/out", {"backGroundType": "TRANSPARENT"}).status_code == 401
 
 
 def _concrete(route: str) -> str:

@@ -1,7 +1,9 @@
 """Search by picture over HTTP in Aliyun Image Search's dialect (seeds/aliyun-image-search-by-pic-zh.txt).
 
 One endpoint, `POST /api/imagesearch` (form fields or a JSON object; `?Action=` in the query string works
-too), dispatching on `Action`:
+too), dispatching on `Action` (or the `x-acs-action` header). `POST /` is the same endpoint: the Alibaba Cloud
+SDK's path is fixed at `/` (its endpoint setting names only the host), and it signs with an access key
+(ACS3-HMAC-SHA256, or RPC v2 with `signature_algorithm='v2'`; see processing/signing.py).
 
 - `SearchImageByPic`: `InstanceName`, `PicContent` (base64), `CategoryId`, `Crop`, `Region`, `Num`,
   `Start`, `Filter` -> `Auctions`, `Head`, `PicInfo`.
@@ -11,7 +13,7 @@ too), dispatching on `Action`:
 - `DeleteImage`: `ProductId` and optionally `PicName`.
 
 Every answer carries `RequestId`, `Msg`, `Success` and `Code` (0, or the seed's error code), with the
-seed's HTTP status. A token only reaches its own team: another team's `InstanceName` is InvalidInstance.
+seed's HTTP status; errors repeat `Msg` as `Message`, which is what the SDK reads. A token only reaches its own team: another team's `InstanceName` is InvalidInstance.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -52,6 +55,22 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "DeniedRequest": (403, "Your request was denied due to instance flow control."),
     "UnsupportedOperationType": (500, "The specified action is not supported."),
     "AccessEngineFailed": (500, "An error occurred while accessing the search engine."),
+    # The Alibaba Cloud gateway's answers to signed requests, which the SDK raises as they are.
+    "IncompleteSignature": (400, "The request signature does not conform to Aliyun standards."),
+    "SignatureDoesNotMatch": (400, "Specified signature is not matched with our calculation."),
+    "InvalidAccessKeyId.NotFound": (404, "Specified access key is not found."),
+    "InvalidAccessKeyId.Inactive": (400, "Specified access key is disabled."),
+    "InvalidTimeStamp.Expired": (400, "Specified time stamp or date value is expired."),
+    "SignatureNonceUsed": (400, "Specified signature nonce was used already."),
+}
+SIGNATURE_CODES = {
+    api.SIGNATURE_MISSING: "IncompleteSignature",
+    api.SIGNATURE_MALFORMED: "IncompleteSignature",
+    api.SIGNATURE_UNKNOWN_KEY: "InvalidAccessKeyId.NotFound",
+    api.SIGNATURE_INACTIVE_KEY: "InvalidAccessKeyId.Inactive",
+    api.SIGNATURE_MISMATCH: "SignatureDoesNotMatch",
+    api.SIGNATURE_EXPIRED: "InvalidTimeStamp.Expired",
+    api.SIGNATURE_REPLAYED: "SignatureNonceUsed",
 }
 # Neutral problems of processing/api.py -> the seed's codes.
 PROBLEM_CODES = {
@@ -85,7 +104,8 @@ def new_request_id(request: HttpRequest) -> str:
 def search_response(
     request_id: str, body: dict | None = None, error: SearchParamError | None = None
 ) -> JsonResponse:
-    """The envelope of every answer: the body's fields, then RequestId, Msg, Success and Code."""
+    """The envelope of every answer: the body's fields, then RequestId, Msg, Success and Code; an error also
+    carries its text as Message, the field the Alibaba Cloud SDK puts in the exception it raises."""
     if error is None:
         payload = {**(body or {}), "RequestId": request_id, "Msg": "success", "Success": True, "Code": 0}
         return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
@@ -98,6 +118,8 @@ def search_response(
 
 
 def _from_problem(problem: ApiProblem) -> SearchParamError:
+    if isinstance(problem, api.SignatureProblem):
+        return SearchParamError(SIGNATURE_CODES[problem.reason], problem.message)
     return SearchParamError(PROBLEM_CODES.get(problem.kind, "BadRequest"), problem.message)
 
 
@@ -366,7 +388,8 @@ def image_search(request: HttpRequest) -> HttpResponse:
         token = api.authenticate(request)
         api.check_rate_limit(token.team)
         params = api.request_params(request)
-        action = params.get("Action")
+        # The SDK's default signing sends the action only as a header.
+        action = params.get("Action") or request.headers.get("x-acs-action")
         handler = ACTIONS.get(action) if isinstance(action, str) else None
         if handler is None:
             raise SearchParamError("UnsupportedOperationType", f"Action must be one of {', '.join(ACTIONS)}")
@@ -382,3 +405,17 @@ def image_search(request: HttpRequest) -> HttpResponse:
             request_id, error=SearchParamError("AccessEngineFailed", "the image model is missing")
         )
     return search_response(request_id, body)
+
+
+@csrf_exempt
+def root(request: HttpRequest) -> HttpResponse:
+    """`/`: the studio for a browser, the image-search API for the Alibaba Cloud SDK.
+
+    The SDK always calls `/` (its endpoint setting is a host name), naming the action in `x-acs-action` or in
+    `?Action=`. Any POST here is an API call: the studio never posts to `/`, and the API authenticates by
+    token or signature only, never by session, so it needs no CSRF token.
+    """
+    names_action = "x-acs-action" in request.headers or api.query_has(request, "Action")
+    if request.method in ("GET", "HEAD") and not names_action:
+        return redirect("catalog:product_list")
+    return image_search(request)
