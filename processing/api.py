@@ -163,14 +163,22 @@ class Dialect:
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("aliyun-async", ("/api/v1/",), "processing.views.api_cutout.aliyun_problem_response", "background-removal"),
     Dialect("image-search", ("/api/imagesearch",), "processing.views.api_search.search_problem_response", "image-search"),
-    Dialect("aidge", ("/ai/",), "processing.api.aidge_problem_response", "Aidge"),
+    Dialect("aidge", ("/ai/", "/rest/"), "processing.api.aidge_problem_response", "Aidge"),
     Dialect("plain", ("/api/", "/jobs/results/signed/"), "processing.api.plain_problem_response", ""),
 )  # fmt: skip
+IMAGE_SEARCH_DIALECT = next(dialect for dialect in DIALECTS if dialect.name == "image-search")
 
 
 def dialect_for(request: HttpRequest) -> Dialect | None:
     """The dialect that answers this request, or None for the studio's own pages."""
     path = request.path_info
+    if path == "/" and (
+        request.method not in ("GET", "HEAD")
+        or "x-acs-action" in request.headers
+        or query_has(request, "Action")
+    ):
+        # The Alibaba Cloud SDK's path (views/api_search.py `root`): only a browser's plain GET is the studio.
+        return IMAGE_SEARCH_DIALECT
     return next((dialect for dialect in DIALECTS if dialect.matches(path)), None)
 
 
