@@ -54,7 +54,8 @@
   function fitZoom() {
     var width = viewport.clientWidth || 600;
     var height = Math.max(240, window.innerHeight * 0.78);
-    return Math.min(width / W, height / H, 1);
+    // Small photos are shown larger, up to twice their size, so painting them is precise enough.
+    return Math.min(width / W, height / H, 2);
   }
 
   function setZoom(value, anchor) {
@@ -218,7 +219,11 @@
       });
     }
     var saved = document.getElementById("refine-saved");
-    if (saved && saved.dataset.savedResult) root.dataset.saved = saved.dataset.savedResult;
+    if (saved && saved.dataset.savedResult && root.dataset.saved !== saved.dataset.savedResult) {
+      root.dataset.saved = saved.dataset.savedResult;
+      // On a phone the side panel is below the photo: bring the link to the new version into view.
+      saved.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
   }
 
   // --- pointer input ------------------------------------------------------------------------------------
