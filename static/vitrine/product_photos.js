@@ -40,7 +40,9 @@
     var button = handle.form.querySelector("button[value=" + action + "]");
     if (button && !button.disabled) {
       focusKey = handle.dataset.focusKey;
-      handle.form.requestSubmit(button);
+      // A click, not requestSubmit: htmx takes the pressed button's name and value from the click.
+      button.click();
+      focusKey = handle.dataset.focusKey;
     }
   });
 
