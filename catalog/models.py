@@ -365,6 +365,68 @@ class Product(models.Model):
             return images[0] if images else None
         return self.images.order_by("position", "pk").first()
 
+    # --- the product's photos: the first one is the cover ---------------------------------------------
+    def ordered_images(self) -> ProductImageQuerySet:
+        return self.images.order_by("position", "pk")
+
+    def next_position(self) -> int:
+        last = self.images.aggregate(last=models.Max("position"))["last"]
+        return 0 if last is None else last + 1
+
+    def add_images(self, images: list[ProductImage]) -> int:
+        """Put photos of the team into this product, after its own, in the order given; a photo of another
+        product moves here (a photo belongs to one product). Returns how many came in."""
+        with transaction.atomic():
+            # Locking the product row makes concurrent additions queue for their positions.
+            Product.objects.select_for_update().filter(pk=self.pk).first()
+            position = self.next_position()
+            added = 0
+            for image in images:
+                if image.team_id != self.team_id or image.product_id == self.pk:
+                    continue
+                added += ProductImage.objects.filter(pk=image.pk, team_id=self.team_id).update(
+                    product=self, position=position
+                )
+                image.product, image.position = self, position
+                position += 1
+        return added
+
+    def set_image_order(self, image_ids: list[int]) -> None:
+        """Number the photos in the order given; photos left out keep their order after those named, ids
+        of other products' photos are ignored."""
+        with transaction.atomic():
+            Product.objects.select_for_update().filter(pk=self.pk).first()
+            current = list(self.ordered_images().values_list("pk", flat=True))
+            known = set(current)
+            named = list(dict.fromkeys(pk for pk in image_ids if pk in known))
+            named_set = set(named)
+            order = named + [pk for pk in current if pk not in named_set]
+            for position, pk in enumerate(order):
+                ProductImage.objects.filter(pk=pk, product=self).exclude(position=position).update(
+                    position=position
+                )
+
+    def move_image(self, image_id: int, offset: int) -> bool:
+        """Move a photo `offset` places (negative: towards the cover); False when it is not this product's
+        or cannot move further."""
+        order = list(self.ordered_images().values_list("pk", flat=True))
+        if image_id not in order:
+            return False
+        index = order.index(image_id)
+        target = min(max(index + offset, 0), len(order) - 1)
+        if target == index:
+            return False
+        order.insert(target, order.pop(index))
+        self.set_image_order(order)
+        return True
+
+    def make_cover(self, image_id: int) -> bool:
+        order = list(self.ordered_images().values_list("pk", flat=True))
+        if image_id not in order:
+            return False
+        self.set_image_order([image_id, *order])
+        return True
+
 
 def _image_upload_to(instance: ProductImage, filename: str) -> str:
     extension = filename.rsplit(".", 1)[-1]
@@ -414,6 +476,8 @@ class ProductImageQuerySet(models.QuerySet):
         image = self.model(
             team=team,
             product=product,
+            # Into a product, a new photo goes after the ones it has.
+            position=product.next_position() if product is not None else 0,
             sha256=digest,
             original_filename=original_filename[:255],
             uploaded_by=uploaded_by,
@@ -474,6 +538,9 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return self.original_filename or f"image {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:image_detail", args=[self.pk])
 
     def set_decoded_facts(self, decoded: DecodedImage, *, byte_count: int) -> None:
         self.width = decoded.width

@@ -331,8 +331,66 @@ def photo_bulk_delete(request: HttpRequest) -> HttpResponse:
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     product = _get_product_for_user(request, pk)
     return render(
-        request, "catalog/product_detail.html", {"product": product, "images": product.images.all()}
+        request, "catalog/product_detail.html", {"product": product, "images": product.ordered_images()}
     )
+
+
+@require_POST
+@member_required
+def product_photos(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reorder a product's photos: `move` one up or down (buttons that work without JavaScript), make one
+    the `cover`, or give the whole `order` (dragging). With htmx the photos region comes back."""
+    require_editor(request)
+    product = _get_product_for_user(request, pk)
+    image_id = request.POST.get("image", "")
+    image_id = int(image_id) if image_id.isdigit() else None
+    action = request.POST.get("action", "")
+    if action in ("up", "down") and image_id is not None:
+        product.move_image(image_id, -1 if action == "up" else 1)
+    elif action == "cover" and image_id is not None:
+        if product.make_cover(image_id) and not request.htmx:
+            messages.success(request, "Cover photo changed.")
+    elif action == "order":
+        product.set_image_order([int(value) for value in request.POST.getlist("order") if value.isdigit()])
+    else:
+        return HttpResponseBadRequest("Say which photo to move, or give the new order.")
+    if request.htmx:
+        context = {"product": product, "images": product.ordered_images()}
+        return render(request, "catalog/product_detail.html#photos", context)
+    return HttpResponseRedirect(f"{product.get_absolute_url()}#photo-{image_id or ''}")
+
+
+@member_required
+def product_add_images(request: HttpRequest) -> HttpResponse:
+    """ "Add selected photos to a product": GET shows the chosen photos and the team's products to pick
+    from, POST puts them into the chosen one (after its own photos)."""
+    require_editor(request)
+    team = request.membership.team
+    images = (
+        ProductImage.objects.for_team(team)
+        .select_related("product")
+        .from_ids(request.POST.getlist("images") or request.GET.getlist("images"))
+    )
+    products = Product.objects.for_team(team).order_by("title", "pk")
+    if request.method == "POST":
+        product_id = request.POST.get("product", "")
+        product = get_object_or_404(products, pk=product_id) if product_id.isdigit() else None
+        if product is None:
+            messages.error(request, "Choose the product to add the photos to.")
+        elif not images:
+            messages.error(request, "Choose at least one photo.")
+        else:
+            moved_from = sorted(
+                {image.product.title for image in images if image.product and image.product_id != product.pk}
+            )
+            added = product.add_images(images)
+            note = f" (moved from {', '.join(moved_from)})" if moved_from else ""
+            messages.success(
+                request, f"{added} photo{'s' if added != 1 else ''} added to “{product.title}”{note}."
+            )
+            return redirect(product)
+    context = {"images": images, "products": products, "chosen": request.GET.get("product", "")}
+    return render(request, "catalog/product_add_images.html", context)
 
 
 @member_required
@@ -394,6 +452,21 @@ def image_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @member_required
+def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A photo's own page: the picture, its facts, its product, and what can be done with it."""
+    image = get_object_or_404(
+        ProductImage.objects.for_team(request.membership.team).select_related("product", "uploaded_by"), pk=pk
+    )
+    products = (
+        Product.objects.for_team(request.membership.team).order_by("title", "pk")
+        if request.membership.can_edit
+        else Product.objects.none()
+    )
+    return render(request, "catalog/image_detail.html", {"image": image, "products": products})
+
+
+@require_GET
+@member_required
 def image_file(request: HttpRequest, pk: int) -> HttpResponse:
     image = _get_image_for_user(request, pk)
     # The download keeps the uploaded name but takes the extension of the decoded format, never the
@@ -419,7 +492,11 @@ def image_tile(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "catalog/_image_tile.html",
-        {"image": image, "selectable": request.GET.get("selectable") == "1"},
+        {
+            "image": image,
+            "selectable": request.GET.get("selectable") == "1",
+            "link_photo": request.GET.get("photo") == "1",
+        },
     )
 
 
@@ -445,23 +522,38 @@ def serve_stored_file(request: HttpRequest, field_file, content_type: str, filen
 def upload(request: HttpRequest) -> HttpResponse:
     """The page, and the no-JavaScript fallback: one POST with many files, then the job page."""
     require_editor(request)
+    product = _upload_product(request)
     if request.method != "POST":
-        return render(request, "catalog/upload.html", {"max_bytes": settings.MAX_UPLOAD_BYTES})
+        context = {"max_bytes": settings.MAX_UPLOAD_BYTES, "product": product}
+        return render(request, "catalog/upload.html", context)
     files = request.FILES.getlist("files")
     if not files:
         messages.error(request, "Choose at least one photo to upload.")
-        return redirect("catalog:upload")
+        return redirect(f"{reverse('catalog:upload')}?product={product.pk}" if product else "catalog:upload")
     stored: list[ProductImage] = []
     for uploaded in files:
-        image, error = _ingest_upload(request, uploaded)
+        image, error = _ingest_upload(request, uploaded, product)
         if error:
             messages.error(request, f"{uploaded.name}: {error}")
         elif image is not None:
             stored.append(image)
+            if image._upload_note:
+                messages.info(request, f"{uploaded.name}: {image._upload_note}")
     job = _start_facts_job(request, stored)
     if stored:
-        messages.success(request, f"{len(stored)} photo(s) uploaded.")
-    return redirect(job or "catalog:photo_list")
+        where = f" to “{product.title}”" if product else ""
+        messages.success(request, f"{len(stored)} photo(s) uploaded{where}.")
+    return redirect(product or job or "catalog:photo_list")
+
+
+def _upload_product(request: HttpRequest) -> Product | None:
+    """The product an upload goes into (`product` in the form or the query), of the team or a 404."""
+    value = request.POST.get("product") or request.GET.get("product") or ""
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Http404("No such product.")
+    return _get_product_for_user(request, int(value))
 
 
 @require_POST
@@ -473,7 +565,11 @@ def upload_file(request: HttpRequest) -> HttpResponse:
     uploaded = request.FILES.get("file")
     if uploaded is None:
         return JsonResponse({"ok": False, "error": "No file was received."}, status=400)
-    image, error = _ingest_upload(request, uploaded)
+    try:
+        product = _upload_product(request)
+    except Http404:
+        return JsonResponse({"ok": False, "error": "No such product."}, status=404)
+    image, error = _ingest_upload(request, uploaded, product)
     if error:
         return JsonResponse({"ok": False, "error": error}, status=422)
     return JsonResponse(
@@ -485,6 +581,7 @@ def upload_file(request: HttpRequest) -> HttpResponse:
                 "width": image.width,
                 "height": image.height,
                 "duplicate": image._was_duplicate,
+                "note": image._upload_note,
             },
         }
     )
@@ -497,23 +594,39 @@ def upload_finish(request: HttpRequest) -> HttpResponse:
     images = ProductImage.objects.for_team(request.membership.team).from_ids(request.POST.getlist("images"))
     if not images:
         return HttpResponseBadRequest("No uploaded photos were named.")
+    product = _upload_product(request)
     job = _start_facts_job(request, images)
-    context = {"job": job, "images": images}
+    context = {"job": job, "images": images, "product": product}
     return render(request, "catalog/_upload_summary.html", context)
 
 
-def _ingest_upload(request: HttpRequest, uploaded) -> tuple[ProductImage | None, str]:
+def _ingest_upload(
+    request: HttpRequest, uploaded, product: Product | None = None
+) -> tuple[ProductImage | None, str]:
+    """Store one upload (into `product` when given). A photo the team already has joins the product when it
+    was in none; one already in another product stays there, and `_upload_note` says so."""
     if uploaded.size > settings.MAX_UPLOAD_BYTES:
         limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
         return None, f"The file is larger than {limit} MB."
     data = uploaded.read()
     try:
         image, created = ProductImage.objects.ingest(
-            team=request.membership.team, data=data, original_filename=uploaded.name, uploaded_by=request.user
+            team=request.membership.team,
+            data=data,
+            original_filename=uploaded.name,
+            uploaded_by=request.user,
+            product=product,
         )
     except ImageDecodeError as error:
         return None, error.message
     image._was_duplicate = not created
+    image._upload_note = ""
+    if not created and product is not None and image.product_id != product.pk:
+        if image.product_id is None:
+            product.add_images([image])
+            image._upload_note = "already in your photos; added to this product"
+        else:
+            image._upload_note = f"already in your photos, in “{image.product.title}”; left there"
     return image, ""
 
 

@@ -96,6 +96,8 @@ RETRYABLE_STATUSES = (Status.FAILED, Status.CANCELLED)
 class JobKind(models.TextChoices):
     IMAGE_FACTS = "image_facts", "Thumbnails and image facts"
     CUTOUT = "cutout", "Background removal"
+    CUTOUT_MATTE = "cutout_matte", "Cut-out matte (refine editor)"
+    CUTOUT_REFINE = "cutout_refine", "Refine a cut-out"
     ERASE = "erase", "Erase elements"
     ERASE_DETECT = "erase_detect", "Find elements to erase"
     SCENE_RENDER = "scene_render", "Product on scene"

@@ -15,7 +15,8 @@ def delete_result_file(sender, instance: Result, **kwargs) -> None:
 
 @receiver(post_delete, sender=JobItem)
 def delete_item_input_files(sender, instance: JobItem, **kwargs) -> None:
-    # Large inputs, such as a painted erase mask, live in storage beside the item's params.
-    name = (instance.params or {}).get("mask_file")
-    if name:
-        transaction.on_commit(lambda: default_storage.delete(name))
+    # Large inputs, such as a painted erase mask or refine strokes, live in storage beside the item's params.
+    for key in ("mask_file", "strokes_file"):
+        name = (instance.params or {}).get(key)
+        if name:
+            transaction.on_commit(lambda name=name: default_storage.delete(name))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import api_cutout, cutout, erase, jobs, scenes, search
+from .views import api_cutout, cutout, erase, jobs, refine, scenes, search
 
 app_name = "processing"
 
@@ -17,6 +17,14 @@ urlpatterns = [
     path("results/<int:pk>/save/", cutout.result_save_to_product, name="result_save"),
     path("results/<int:pk>/rerun/", cutout.result_rerun, name="result_rerun"),
     path("results/signed/<str:token>/", api_cutout.signed_result, name="signed_result"),
+    # The cut-out refine editor: keep/remove strokes and a box over the photo, each step a one-item job.
+    path("cutout/refine/<int:pk>/", refine.refine_editor, name="refine_editor"),
+    path("cutout/refine/<int:pk>/matte/", refine.refine_base, name="refine_base"),
+    path("cutout/refine/<int:pk>/matte/<int:job_pk>/", refine.refine_base_status, name="refine_base_status"),
+    path("cutout/refine/<int:pk>/apply/", refine.refine_apply, name="refine_apply"),
+    path("cutout/refine/<int:pk>/apply/<int:job_pk>/", refine.refine_run_status, name="refine_run_status"),
+    path("cutout/refine/<int:pk>/save/", refine.refine_save, name="refine_save"),
+    path("cutout/refine/<int:pk>/save/<int:job_pk>/", refine.refine_saved_status, name="refine_saved_status"),
     # Scenes: the library, team scenes, and a product's Scenes tab.
     path("scenes/", scenes.scene_list, name="scene_list"),
     path("scenes/new/", scenes.scene_new, name="scene_new"),

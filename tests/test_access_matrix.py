@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from catalog.models import ApiToken, Invitation, Membership, Product, ProductImage, Role, SearchInstance
 from processing.api import signed_result_path
 from processing.kinds.erase import ERASE, ERASE_DETECT
+from processing.kinds.refine import CUTOUT_MATTE, CUTOUT_REFINE
 from processing.models import Job, Result, Scene
 from processing.views.scenes import signed_cover_path
 from tests.conftest import client_for, make_image_bytes, make_product, make_product_image
@@ -79,6 +80,8 @@ class World:
         self.erase_detect_job = self._erase_job(ERASE_DETECT, detection=True)
         self.erase_job = self._erase_job(ERASE)
         self.instance = SearchInstance.objects.create(team=team, name="matrixshop")
+        self.matte_job = self._erase_job(CUTOUT_MATTE)
+        self.refine_job = self._erase_job(CUTOUT_REFINE)
 
     _serial = 0
 
@@ -194,7 +197,20 @@ MATRIX: dict[str, Row] = {
     "catalog:product_delete": Row(
         get=NOT_ALLOWED, post="LOGIN 404 403 302 302", args=lambda w: [w.new_product().pk]
     ),
+    "catalog:image_detail": Row(get=TEAM_OBJECT, post=NOT_ALLOWED, args=lambda w: [w.image.pk]),
     "catalog:image_file": Row(get=TEAM_OBJECT, post=NOT_ALLOWED, args=lambda w: [w.image.pk]),
+    "catalog:product_photos": Row(
+        get=NOT_ALLOWED,
+        post="LOGIN 404 403 302 302",
+        args=lambda w: [w.product.pk],
+        data=lambda w: {"image": w.image.pk, "action": "cover"},
+    ),
+    "catalog:product_add_images": Row(
+        get=EDITOR_PAGE,
+        post="LOGIN 404 403 302 302",
+        data=lambda w: {"images": [w.new_image().pk], "product": w.product.pk},
+        notes="the product is the team's: an outsider's POST naming it finds nothing (404)",
+    ),
     "catalog:image_thumbnail": Row(get=TEAM_OBJECT, post=NOT_ALLOWED, args=lambda w: [w.image.pk]),
     "catalog:image_tile": Row(get=TEAM_OBJECT, post=NOT_ALLOWED, args=lambda w: [w.image.pk]),
     "catalog:image_delete": Row(
@@ -263,6 +279,26 @@ MATRIX: dict[str, Row] = {
         post=NOT_ALLOWED,
         args=lambda w: [signed_result_path(w.result.pk).rstrip("/").rsplit("/", 1)[1]],
         notes="the signed link is the credential; tampering and expiry are tested below",
+    ),
+    # The cut-out refine editor, on a cut-out result of the team.
+    "processing:refine_editor": Row(
+        get="LOGIN 404 403 200 200", post=NOT_ALLOWED, args=lambda w: [w.result.pk]
+    ),
+    "processing:refine_base": Row(
+        get=NOT_ALLOWED, post="LOGIN 404 403 302 302", args=lambda w: [w.result.pk]
+    ),
+    "processing:refine_base_status": Row(
+        get="LOGIN 404 302 302 302", post=NOT_ALLOWED, args=lambda w: [w.result.pk, w.matte_job.pk]
+    ),
+    "processing:refine_apply": Row(get=NOT_ALLOWED, post=EDITOR_OBJECT, args=lambda w: [w.result.pk]),
+    "processing:refine_run_status": Row(
+        get="LOGIN 404 302 302 302", post=NOT_ALLOWED, args=lambda w: [w.result.pk, w.refine_job.pk]
+    ),
+    "processing:refine_save": Row(
+        get=NOT_ALLOWED, post="LOGIN 404 403 302 302", args=lambda w: [w.result.pk]
+    ),
+    "processing:refine_saved_status": Row(
+        get="LOGIN 404 302 302 302", post=NOT_ALLOWED, args=lambda w: [w.result.pk, w.result.job_id]
     ),
     # Scenes.
     "processing:scene_list": Row(get=MEMBER_PAGE),

@@ -6,7 +6,8 @@ never imports its kinds and `models.py` can import the registry without a circle
 
 - `facts.py`: `image_facts`, run on every upload (size, colours, thumbnail, the search index entry;
   search by picture has no job kind of its own);
-- `cutout.py`: `cutout`;
+- `cutout.py`: `cutout` (also a new version from a hand-refined matte);
+- `refine.py`: the refine editor's `cutout_matte` and `cutout_refine`;
 - `erase.py`: `erase` and the editor's `erase_detect`;
 - `scenes.py`: `scene_render`.
 """

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from django.conf import settings
 from PIL import Image
 
 from ..engines.cutout import ModelMissingError, remove_background
 from ..engines.imageio import encode_image
 from . import ItemError, ItemOutcome, handles, load_item_image
+from .refine import load_matte
 
 if TYPE_CHECKING:
     from ..models import JobItem
 
 
-def cutout_outcome(image: Image.Image, params: dict) -> ItemOutcome:
-    """Run the cut-out engine with a job's parameters; shared by the worker and the sync API."""
+def cutout_outcome(image: Image.Image, params: dict, *, matte: np.ndarray | None = None) -> ItemOutcome:
+    """Run the cut-out engine with a job's parameters; shared by the worker and the sync API.
+
+    `matte` (a refined one, see kinds/refine.py) replaces the model's."""
     try:
         result = remove_background(
             image,
@@ -26,6 +30,7 @@ def cutout_outcome(image: Image.Image, params: dict) -> ItemOutcome:
             target_height=params.get("target_height"),
             margin=params.get("margin", 0.05),
             keep_shadow=bool(params.get("keep_shadow", False)),
+            matte=matte,
         )
     except ModelMissingError as error:
         raise ItemError("model_missing", str(error)) from None
@@ -53,4 +58,12 @@ def remove_item_background(item: JobItem) -> ItemOutcome:
     limits = item.job.params.get("input_limits") or {}
     decoded = load_item_image(item, min_side=limits.get("min_side"), max_side=limits.get("max_side"))
     params = {**item.job.params, **{key: value for key, value in item.params.items() if key != "url"}}
-    return cutout_outcome(decoded.image, params)
+    if not params.get("matte_result"):
+        return cutout_outcome(decoded.image, params)
+    # A new version of a cut-out refined by hand: its matte instead of the model's.
+    matte = load_matte(item.job.team_id, params["matte_result"], item.image_id, decoded.width, decoded.height)
+    outcome = cutout_outcome(decoded.image, params, matte=matte)
+    outcome.metadata.update(
+        matte_result=params["matte_result"], refined_from=params.get("refined_from"), needs_review=False
+    )
+    return outcome

@@ -141,12 +141,13 @@ def _encoded(result: Result, extension: str) -> bytes:
 @require_POST
 @member_required
 def result_save_to_product(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add the result to the original photo's product as a new photo; the original stays."""
+    """Add the result to the original photo's product as a new photo (its cover when `cover` is ticked); the
+    original stays. With htmx (the erase editor's Accept) the answer is a fragment linking to the new
+    photo; otherwise the product's page, or the new photo's own page when there is no product."""
     require_editor(request)
     result = _get_result_for_user(request, pk)
     if not result.file:
-        messages.error(request, "This result has no image to save.")
-        return redirect(result.job)
+        return _saved_answer(request, result, None, error="This result has no image to save.")
     source = result.item.image
     product = source.product if source is not None else None
     with result.file.storage.open(result.file.name, "rb") as handle:
@@ -160,15 +161,38 @@ def result_save_to_product(request: HttpRequest, pk: int) -> HttpResponse:
             product=product,
         )
     except ImageDecodeError as error:
-        messages.error(request, f"The result could not be saved: {error.message}")
-        return redirect(result.job)
+        return _saved_answer(request, result, None, error=f"The result could not be saved: {error.message}")
+    as_cover = request.POST.get("cover") == "1" and product is not None and image.product_id == product.pk
+    if as_cover:
+        product.make_cover(image.pk)
     if created:
-        if product is not None:
-            ProductImage.objects.filter(pk=image.pk).update(position=product.images.count())
         Job.objects.create_for_images(
             team=request.membership.team, kind=JobKind.IMAGE_FACTS, images=[image], created_by=request.user
         )
-        messages.success(request, f"Saved to {product.title if product else 'your photos'}.")
-    else:
-        messages.info(request, "This result is already saved.")
-    return redirect(product or result.job)
+    if not request.htmx:
+        if created:
+            where = product.title if product else "your photos"
+            messages.success(request, f"Saved to {where}{' as its cover' if as_cover else ''}.")
+        else:
+            messages.info(
+                request, "This result is already saved." + (" It is now the cover." if as_cover else "")
+            )
+    return _saved_answer(request, result, image, created=created, as_cover=as_cover)
+
+
+def _saved_answer(
+    request: HttpRequest,
+    result: Result,
+    image: ProductImage | None,
+    *,
+    created: bool = False,
+    as_cover: bool = False,
+    error: str = "",
+) -> HttpResponse:
+    if request.htmx:
+        context = {"result": result, "image": image, "created": created, "as_cover": as_cover, "error": error}
+        return render(request, "processing/_saved_photo.html", context)
+    if error:
+        messages.error(request, error)
+        return redirect(result.job)
+    return redirect(image.product or image)

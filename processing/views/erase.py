@@ -41,6 +41,42 @@ def _job_context(job: Job) -> dict:
     return {"job": job, "item": item, "result": result, "image": item.image if item else None}
 
 
+def element_groups(elements: list[dict]) -> list[dict]:
+    """The detected elements as the editor lists them: by type, and within a type the lines of the same
+    text together (a tiled watermark is one line "SAMPLE ONLY ×28", not 28), each with its indexes so one
+    checkbox can toggle them all. A line or group starts ticked when all of it is (background elements)."""
+    groups: dict[int, dict] = {}
+    for index, element in enumerate(elements):
+        group = groups.setdefault(
+            element["type"],
+            {"type": element["type"], "label": element.get("label", ""), "indexes": [], "lines": {}},
+        )
+        text = " ".join((element.get("text") or "").split())
+        line = group["lines"].setdefault(
+            text.casefold(), {"text": text, "indexes": [], "elements": [], "on_subject": 0}
+        )
+        group["indexes"].append(index)
+        line["indexes"].append(index)
+        line["elements"].append({**element, "index": index})
+        line["on_subject"] += bool(element.get("onSubject"))
+    listed = []
+    for group_type in sorted(groups):
+        group = groups[group_type]
+        lines = sorted(group["lines"].values(), key=lambda line: (-len(line["indexes"]), line["text"]))
+        for line in lines:
+            line["count"] = len(line["indexes"])
+            line["checked"] = line["on_subject"] == 0
+        group.update(lines=lines, count=len(group["indexes"]), checked=all(line["checked"] for line in lines))
+        listed.append(group)
+    return listed
+
+
+def _detect_context(job: Job | None) -> dict:
+    detect = _job_context(job) if job is not None else None
+    elements = detect["result"].metadata.get("elements", []) if detect and detect["result"] else []
+    return {"detect": detect, "detect_groups": element_groups(elements)}
+
+
 # --- batch ------------------------------------------------------------------------------------------
 @member_required
 def erase_new(request: HttpRequest) -> HttpResponse:
@@ -61,11 +97,7 @@ def erase_editor(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-created_at", "-pk")
         .first()
     )
-    context = {
-        "image": image,
-        "detect": _job_context(detection) if detection else None,
-        "type_labels": TYPE_LABELS,
-    }
+    context = {"image": image, "type_labels": TYPE_LABELS, **_detect_context(detection)}
     return render(request, EDITOR_TEMPLATE, context)
 
 
@@ -95,7 +127,7 @@ def erase_detect(request: HttpRequest, pk: int) -> HttpResponse:
         )
     if not request.htmx:
         return redirect("processing:erase_editor", pk=image.pk)
-    return render(request, f"{EDITOR_TEMPLATE}#detect-status", {"detect": _job_context(job)})
+    return render(request, f"{EDITOR_TEMPLATE}#detect-status", _detect_context(job))
 
 
 @require_GET
@@ -107,7 +139,7 @@ def erase_detect_status(request: HttpRequest, pk: int) -> HttpResponse:
         if item is None or item.image_id is None:
             return redirect(job)
         return redirect("processing:erase_editor", pk=item.image_id)
-    return render(request, f"{EDITOR_TEMPLATE}#detect-status", {"detect": _job_context(job)})
+    return render(request, f"{EDITOR_TEMPLATE}#detect-status", _detect_context(job))
 
 
 @require_GET

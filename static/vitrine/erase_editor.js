@@ -2,6 +2,8 @@
 // painting a mask at the photo's own resolution, an undo stack, and "Erase", which sends the mask
 // as RLE exactly as processing/engines/erase/rle.py decodes it: "start length" pairs, 0-based
 // starts over the row-major flattened pixels (index = y * width + x), sorted and maximal.
+// The photo sits in a scrollable viewport with zoom (Fit, 100%, +/-, Ctrl+wheel) and a move tool; the element
+// list groups elements by type and by identical text, and a group's or line's checkbox toggles all of it.
 // Everything is delegated from the document, so the parts htmx swaps in keep working.
 (function () {
   "use strict";
@@ -12,6 +14,9 @@
   var W = parseInt(root.dataset.width, 10);
   var H = parseInt(root.dataset.height, 10);
   var canvas = root.querySelector("canvas.erase-mask");
+  var viewport = root.querySelector(".erase-viewport");
+  var stage = root.querySelector(".erase-stage");
+  var zoomOutput = root.querySelector(".erase-zoom-value");
   var ctx = canvas.getContext("2d");
   var overlays = root.querySelector(".erase-overlays");
   var form = document.getElementById("erase-form");
@@ -35,6 +40,38 @@
   sizeInput.max = String(Math.max(200, Math.round(Math.max(W, H) / 6)));
   sizeInput.value = String(defaultSize);
   sizeOutput.textContent = String(defaultSize);
+
+  // --- zoom ---------------------------------------------------------------------------------------
+  var zoom = 1;
+  var MIN_ZOOM = 0.02, MAX_ZOOM = 8;
+
+  function fitZoom() {
+    var width = viewport.clientWidth || 600;
+    var height = Math.max(240, window.innerHeight * 0.78);
+    // Small photos are shown larger, up to twice their size, so painting them is precise enough.
+    return Math.min(width / W, height / H, 2);
+  }
+
+  function setZoom(value, anchor) {
+    var previous = zoom;
+    zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, value));
+    var rect = viewport.getBoundingClientRect();
+    var ax = anchor ? anchor.x - rect.left : viewport.clientWidth / 2;
+    var ay = anchor ? anchor.y - rect.top : viewport.clientHeight / 2;
+    var px = (viewport.scrollLeft + ax) / previous, py = (viewport.scrollTop + ay) / previous;
+    stage.style.width = Math.round(W * zoom) + "px";
+    stage.style.height = Math.round(H * zoom) + "px";
+    viewport.scrollLeft = px * zoom - ax;
+    viewport.scrollTop = py * zoom - ay;
+    zoomOutput.textContent = Math.round(zoom * 100) + "%";
+    root.dataset.zoom = zoom.toFixed(4);
+  }
+
+  viewport.addEventListener("wheel", function (event) {
+    if (!event.ctrlKey && !event.metaKey) return;
+    event.preventDefault();
+    setZoom(zoom * (event.deltaY < 0 ? 1.15 : 1 / 1.15), { x: event.clientX, y: event.clientY });
+  }, { passive: false });
 
   function isOn(i) {
     var h = hand[i];
@@ -118,6 +155,33 @@
     var overlay = overlays.querySelector(".erase-box[data-index='" + element.index + "']");
     if (overlay) overlay.classList.toggle("selected", selected);
     if (record) pushUndo({ kind: "toggle", index: element.index });
+    syncGroupToggles();
+  }
+
+  // A group's or line's checkbox shows whether all (ticked), some (half) or none of its elements are selected.
+  function syncGroupToggles() {
+    if (!elements.length) return;
+    var byIndex = {};
+    elements.forEach(function (e) { byIndex[e.index] = e; });
+    document.querySelectorAll(".erase-group-toggle, .erase-line-toggle").forEach(function (toggle) {
+      var indexes = toggle.dataset.indexes.split(" ");
+      var on = indexes.filter(function (i) { return byIndex[i] && byIndex[i].selected; }).length;
+      toggle.checked = on === indexes.length;
+      toggle.indeterminate = on > 0 && on < indexes.length;
+    });
+  }
+
+  function setMany(indexes, selected) {
+    var changed = [];
+    indexes.forEach(function (index) {
+      var element = elements.find(function (e) { return String(e.index) === index; });
+      if (element && element.selected !== selected) {
+        changed.push(element.index);
+        setSelected(element, selected, false);
+      }
+    });
+    if (changed.length) pushUndo({ kind: "toggle-many", indexes: changed });
+    syncGroupToggles();
   }
 
   function drawOverlays() {
@@ -171,6 +235,7 @@
         });
         drawOverlays();
         render(0, 0, W, H);
+        syncGroupToggles();
         root.dataset.elementsReady = String(elements.length);
       })
       .catch(function () {
@@ -185,6 +250,12 @@
   function tool() {
     var checked = root.querySelector("input[name=erase_tool]:checked");
     return checked && checked.value === "eraser" ? ERASED : BRUSHED;
+  }
+
+  var pan = null;
+  function panning() {
+    var checked = root.querySelector("input[name=erase_tool]:checked");
+    return checked && checked.value === "pan";
   }
 
   function toImage(event) {
@@ -223,6 +294,12 @@
   }
 
   canvas.addEventListener("pointerdown", function (event) {
+    if (event.button === 1 || (event.button === 0 && panning())) {
+      event.preventDefault();
+      canvas.setPointerCapture(event.pointerId);
+      pan = { x: event.clientX, y: event.clientY, left: viewport.scrollLeft, top: viewport.scrollTop };
+      return;
+    }
     if (event.button !== 0) return;
     event.preventDefault();
     canvas.setPointerCapture(event.pointerId);
@@ -232,6 +309,11 @@
   });
 
   canvas.addEventListener("pointermove", function (event) {
+    if (pan) {
+      viewport.scrollLeft = pan.left - (event.clientX - pan.x);
+      viewport.scrollTop = pan.top - (event.clientY - pan.y);
+      return;
+    }
     if (!stroke) return;
     var point = toImage(event);
     line(stroke.last, point);
@@ -239,6 +321,7 @@
   });
 
   function endStroke() {
+    pan = null;
     if (!stroke) return;
     var box = stroke.box;
     if (box[2] > box[0] && box[3] > box[1]) {
@@ -281,6 +364,11 @@
     else if (entry.kind === "toggle") {
       var element = elements.find(function (e) { return e.index === entry.index; });
       if (element) setSelected(element, !element.selected, false);
+    } else if (entry.kind === "toggle-many") {
+      entry.indexes.forEach(function (index) {
+        var one = elements.find(function (e) { return e.index === index; });
+        if (one) setSelected(one, !one.selected, false);
+      });
     }
     var button = root.querySelector("[data-action=undo]");
     if (button) button.disabled = undoStack.length === 0;
@@ -302,8 +390,13 @@
       if (element) setSelected(element, !element.selected, true);
       return;
     }
-    if (target.dataset.action === "undo") undo();
-    else if (target.dataset.action === "clear") clearPainting();
+    var action = target.dataset.action;
+    if (action === "undo") undo();
+    else if (action === "clear") clearPainting();
+    else if (action === "zoom-in") setZoom(zoom * 1.25);
+    else if (action === "zoom-out") setZoom(zoom / 1.25);
+    else if (action === "zoom-fit") setZoom(fitZoom());
+    else if (action === "zoom-full") setZoom(1);
   });
 
   document.addEventListener("change", function (event) {
@@ -311,6 +404,10 @@
     if (target.classList.contains("erase-element-toggle")) {
       var element = elements.find(function (e) { return String(e.index) === target.dataset.index; });
       if (element) setSelected(element, target.checked, true);
+    } else if (target.classList.contains("erase-group-toggle") || target.classList.contains("erase-line-toggle")) {
+      setMany(target.dataset.indexes.split(" "), target.checked);
+    } else if (target.name === "erase_tool" && root.contains(target)) {
+      viewport.classList.toggle("panning", target.value === "pan");
     } else if (target.name === "show_overlays" && root.contains(target)) {
       root.classList.toggle("hide-overlays", !target.checked);
     }
@@ -343,7 +440,16 @@
     form.querySelector("input[name=mask]").value = mask;
   }, true);
 
-  document.body.addEventListener("htmx:afterSettle", loadDetection);
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    loadDetection();
+    // The result appears below the photo: bring it into view once it is there.
+    var result = document.getElementById("erase-result");
+    if (result && result.contains(event.target) && result.querySelector(".erase-compare")) {
+      result.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
+  });
+  window.addEventListener("resize", function () { if (zoom > fitZoom()) setZoom(fitZoom()); });
+  setZoom(fitZoom());
   var undoButton = root.querySelector("[data-action=undo]");
   if (undoButton) undoButton.disabled = true;
   loadDetection();

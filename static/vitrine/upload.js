@@ -11,6 +11,9 @@
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const maxBytes = parseInt(form.dataset.maxBytes, 10);
   const PARALLEL = 3;
+  // Uploading into an existing product: every request names it.
+  const productInput = form.querySelector("input[name=product]");
+  const product = productInput ? productInput.value : "";
 
   function row(file) {
     const li = document.createElement("li");
@@ -39,6 +42,7 @@
       }
       const data = new FormData();
       data.append("file", file);
+      if (product) data.append("product", product);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.dataset.fileUrl);
       xhr.setRequestHeader("X-CSRFToken", csrf);
@@ -51,7 +55,7 @@
         if (body && body.ok) {
           view.bar.value = 100;
           view.li.classList.add("done");
-          view.status.textContent = body.image.duplicate ? "already in your catalog" : "uploaded";
+          view.status.textContent = body.image.note || (body.image.duplicate ? "already in your catalog" : "uploaded");
           resolve(body.image.id);
         } else {
           view.li.classList.add("failed");
@@ -85,6 +89,7 @@
     if (!ids.length) return;
     const data = new FormData();
     ids.forEach(function (id) { data.append("images", id); });
+    if (product) data.append("product", product);
     const response = await fetch(form.dataset.finishUrl, {
       method: "POST", body: data, headers: { "X-CSRFToken": csrf }, credentials: "same-origin",
     });

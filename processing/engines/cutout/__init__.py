@@ -28,11 +28,16 @@ there, `output.remove_background` goes on to the foreground colours and step 6:
    run by remove_background); pipeline.confidence scores the result;
 6. compose (output.py): white, colour or transparent output, optionally fitted into a target size, with
    an optional soft contact shadow.
+
+Afterwards, by hand: refine.refine_matte corrects a matte with the merchant's keep and remove strokes
+and a box (strokes spread by colour, then grabCut settles the boundary near the edits, edges guided-
+filtered as in step 5); remove_background(matte=...) composes the corrected matte as in step 6.
 """
 
 from .model import MODEL_TYPES, ModelMissingError, clear_sessions, default_threads, model_dir, model_path
 from .output import BACKGROUNDS, CutoutResult, remove_background
 from .pipeline import predict_alpha
+from .refine import RefineReport, refine_matte, refine_matte_report
 from .steps import STEPS
 
 __all__ = [
@@ -41,10 +46,13 @@ __all__ = [
     "STEPS",
     "CutoutResult",
     "ModelMissingError",
+    "RefineReport",
     "clear_sessions",
     "default_threads",
     "model_dir",
     "model_path",
     "predict_alpha",
+    "refine_matte",
+    "refine_matte_report",
     "remove_background",
 ]

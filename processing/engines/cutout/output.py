@@ -124,12 +124,19 @@ def remove_background(
     target_height: int | None = None,
     margin: float = 0.05,
     keep_shadow: bool = False,
+    matte: np.ndarray | None = None,
 ) -> CutoutResult:
+    """`matte` (uint8, the photo's size) replaces the model's: a matte refined by hand (refine.py) is
+    composed exactly as the model's would be; the score is then 1, the merchant having checked it."""
     backdrop = background_colour(background)
     if not 0.0 <= margin < 0.5:
         raise ValueError("margin must be in [0, 0.5)")
     rgb = to_rgb_array(image)
-    analysis = pipeline.analyse(rgb, model_type)
+    if matte is not None and matte.shape != rgb.shape[:2]:
+        raise ValueError(
+            f"the matte is {matte.shape[1]}x{matte.shape[0]}, the photo {rgb.shape[1]}x{rgb.shape[0]}"
+        )
+    analysis = pipeline.analyse(rgb, model_type) if matte is None else pipeline.Analysis(matte, 1.0, None)
     alpha = analysis.alpha.astype(np.float32) / 255.0
     box = subject_bounds(analysis.alpha)
     if box is not None:
