@@ -22,7 +22,7 @@ def test_it_renders_a_recommended_scene_and_shows_the_result(live_server, owner,
     with running_worker(media_root), chromium_page() as page:
         log_in(page, live_server.url, owner.username, PASSWORD)
         page.goto(f"{live_server.url}{product.get_absolute_url()}")
-        page.click("a:has-text('Scenes')")
+        page.click(".tabs a:has-text('Scenes')")  # the product's tab, not the navigation's library link
         page.wait_for_selector("#scene-grid .scene-card")
         # filter by type through htmx, then pick the top recommendation of that list
         page.select_option("select[name=sceneType]", "1")
